@@ -1,0 +1,123 @@
+# relayguard - top-level Makefile
+#
+#   make            build the three programs in the tree
+#   make check      install missing Debian packages, build, run every test
+#   make run        install missing packages, build, run the suite on the
+#                   sample config against a private Redis
+#   make fuzz       run each libFuzzer target longer (FUZZ_SECONDS, default 60)
+#   make bench      benchmarks (tests/bench/run.sh)
+#   WERROR=1        turn warnings into errors
+
+CC       ?= cc
+CLANG    ?= clang
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN      = -Wall -Wextra -Wstrict-prototypes -Wwrite-strings -Wmissing-prototypes \
+	    -Wshadow -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Icommon -pthread
+LIBS      = -lconfuse -lcidr -lhiredis -levent -levent_pthreads -lssl -lcrypto -pthread
+MILTER_LIBS = -lmilter
+
+B         = build
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
+LIBRG     = $(B)/librelayguard.a
+POLICYD_SRC = $(wildcard policyd/*.c)
+POLICYD_OBJ = $(POLICYD_SRC:%.c=$(B)/%.o)
+CTL_SRC   = $(wildcard ctl/*.c)
+CTL_OBJ   = $(CTL_SRC:%.c=$(B)/%.o)
+MILTER_SRC = $(wildcard milter/*.c)
+MILTER_OBJ = $(MILTER_SRC:%.c=$(B)/%.o)
+
+PROGS     = policyd/relayguard-policyd ctl/relayguardctl
+ifneq ($(MILTER_SRC),)
+PROGS    += milter/relayguard-milter
+endif
+
+.PHONY: all check run fuzz bench deps unit unit-asan fuzz-smoke integration clean manlint
+all: $(PROGS)
+
+$(B)/%.o: %.c $(wildcard common/*.h policyd/*.h milter/*.h ctl/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBRG): $(COMMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+policyd/relayguard-policyd: $(POLICYD_OBJ) $(LIBRG)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(POLICYD_OBJ) $(LIBRG) $(LIBS)
+
+ctl/relayguardctl: $(CTL_OBJ) $(LIBRG)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIBRG) $(LIBS)
+
+milter/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) $(MILTER_LIBS) $(LIBS)
+
+# --- unit tests (cmocka), plain and under ASan+UBSan -------------------
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+SAN       = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+UNIT_ASAN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit-asan/%)
+COMMON_ASAN_OBJ = $(COMMON_SRC:%.c=$(B)/asan/%.o)
+
+$(B)/unit/%: tests/unit/%.c $(LIBRG) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBRG) -lcmocka $(LIBS)
+
+$(B)/asan/%.o: %.c $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 $(SAN) -D_GNU_SOURCE -Icommon -pthread -c -o $@ $<
+
+$(B)/unit-asan/%: tests/unit/%.c $(COMMON_ASAN_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 $(SAN) -D_GNU_SOURCE -Icommon -Itests/unit -pthread \
+		-o $@ $< $(COMMON_ASAN_OBJ) -lcmocka $(LIBS)
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+unit-asan: $(UNIT_ASAN)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(UNIT_ASAN)
+
+# --- libFuzzer targets -------------------------------------------------
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_EXTRA = $(filter-out policyd/main.c,$(wildcard policyd/request.c policyd/socketmap.c))
+FUZZ_SECONDS ?= 60
+
+$(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(FUZZ_EXTRA) $(wildcard common/*.h policyd/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-D_GNU_SOURCE -Icommon -Ipolicyd -pthread -o $@ $< $(COMMON_SRC) $(FUZZ_EXTRA) $(LIBS)
+
+fuzz-smoke: $(FUZZ_BIN)
+	@tests/run-fuzz.sh 15 $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
+	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# --- integration tests with real components ---------------------------
+integration: $(PROGS)
+	@tests/run-integration.sh
+
+deps:
+	@contrib/install-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit unit-asan fuzz-smoke integration
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run-sample.sh
+
+manlint:
+	@for m in man/*.[58]; do mandoc -Tlint -Wwarning $$m || exit 1; done
+
+clean:
+	rm -rf $(B) $(PROGS)
+
+-include tests/bench/bench.mk

@@ -1,0 +1,136 @@
+/*
+ * conf - relayguard.conf: loading, validation, lookups
+ *
+ * SYNOPSIS
+ *	char err[512];
+ *	struct rg_conf *c = conf_load("/etc/relayguard/relayguard.conf", err, sizeof(err));
+ *	if (c == NULL) -- err holds "file:line: reason"
+ *	conf_customer_by_domain(c, "mx.acme.example", &matched);
+ *	conf_user(c, "alice@acme.example");
+ *	conf_customer_by_ip(c, ip);
+ *	conf_ref(c); conf_unref(c);	-- the last unref frees
+ *
+ * DESCRIPTION
+ *	One libconfuse option table describes every option with its default
+ *	(relayguard.conf(5)).  Values are checked as they are parsed, so a bad
+ *	value is reported at its own line; cross-checks (a domain claimed by
+ *	two customers, overlapping ranges of two customers) run after the
+ *	parse and name the lines involved.  The result is immutable and
+ *	reference counted, so a reload builds a new object and swaps it in
+ *	while requests in flight finish on the old one.
+ */
+#ifndef RG_CONF_H
+#define RG_CONF_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "ipset.h"
+
+enum rg_senders { SENDERS_REGISTERED, SENDERS_DOMAIN, SENDERS_ANY };
+enum rg_billing { BILLING_PAID, BILLING_UNPAID, BILLING_TRIAL };
+enum rg_backend_error { BACKEND_TEMPFAIL, BACKEND_ACCEPT, BACKEND_REJECT };
+enum rg_milter_mode { MILTER_REWRITE, MILTER_ENFORCE };
+
+struct rg_limits {
+	long	user_messages_per_day;
+	long	user_recipients_per_day;
+	long	customer_recipients_per_day;
+	long	customer_recipients_per_10min;
+};
+
+struct rg_iprange {
+	char   *name;
+	char   *text;
+	struct ip_range r;
+	int	enabled;
+	int	line;
+};
+
+struct rg_customer;
+
+struct rg_setting {
+	char   *name;
+	struct rg_customer *customer;
+	enum rg_senders senders;
+	int	require_auth;
+	int	require_tls;
+	struct rg_iprange *ranges;
+	size_t	nranges;
+	struct ipset *enabled;		/* lookup over the enabled ranges */
+	int	line;
+};
+
+struct rg_user {
+	char   *address;		/* lowercased */
+	struct rg_customer *customer;
+	int	nomail;
+};
+
+struct rg_customer {
+	char   *name;
+	char  **domains;		/* lowercased; [0] is the primary */
+	size_t	ndomains;
+	long	licenses;
+	enum rg_billing billing;
+	struct rg_limits limits;
+	struct rg_setting *settings;
+	size_t	nsettings;
+	size_t	nusers;
+	int	line;
+};
+
+struct rg_conf {
+	int	refs;
+	char   *path;
+	struct {
+		char   *server;
+		char   *password_file;
+		long	database;
+		long	timeout_ms;
+		char   *prefix;
+	}	redis;
+	int	quotas;
+	enum rg_backend_error on_backend_error;
+	long	reservation_ttl;
+	char   *user;
+	char   *syslog_facility;
+	char  **listen;
+	size_t	nlisten;
+	mode_t	socket_mode;
+	long	max_connections;
+	long	idle_timeout;
+	char   *milter_socket;
+	enum rg_milter_mode milter_mode;
+	struct rg_customer *customers;
+	size_t	ncustomers;
+	size_t	nranges;
+	size_t	nusers;
+	struct rg_user **users;		/* owns the users; by_user indexes them */
+	struct strmap *by_domain;
+	struct strmap *by_user;
+	struct strmap *by_name;
+	struct ipset *by_ip;
+};
+
+#define RG_DEFAULT_CONF	"/etc/relayguard/relayguard.conf"
+
+struct rg_conf *conf_load(const char *path, char *err, size_t errlen);
+struct rg_conf *conf_load_buf(const char *text, const char *name, char *err, size_t errlen);
+void	conf_ref(struct rg_conf *);
+void	conf_unref(struct rg_conf *);
+
+const struct rg_customer *conf_customer(const struct rg_conf *, const char *name);
+const struct rg_customer *conf_customer_by_domain(const struct rg_conf *,
+		const char *domain, const char **matched);
+const struct rg_customer *conf_customer_by_ip(const struct rg_conf *, rg_ip);
+const struct rg_user *conf_user(const struct rg_conf *, const char *key);
+int	customer_has_domain(const struct rg_customer *, const char *domain,
+		const char **matched);
+int	setting_has_ip(const struct rg_setting *, rg_ip);
+
+const char *senders_name(enum rg_senders);
+const char *billing_name(enum rg_billing);
+const char *backend_error_name(enum rg_backend_error);
+
+#endif

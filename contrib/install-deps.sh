@@ -1,0 +1,23 @@
+#!/bin/sh
+# install-deps.sh - install the Debian 12 packages relayguard needs to
+# build and test, only those missing.  Non-interactive; Postfix is
+# installed with "No configuration" so the system's mail setup is untouched.
+set -e
+PKGS="build-essential pkg-config clang libmilter-dev libconfuse-dev libhiredis-dev
+libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server postfix swaks
+miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+		|| missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,176 @@
+/*
+ * relayguard-policyd - the relay authority for Postfix (policy delegation)
+ *
+ * SYNOPSIS
+ *	relayguard-policyd [-c FILE] [-f] [-t]
+ *
+ * DESCRIPTION
+ *	Loads and validates the configuration, opens the listening sockets,
+ *	drops privileges to the configured user, then serves Postfix's
+ *	check_policy_service requests until SIGTERM.  SIGHUP reloads the
+ *	configuration atomically: a file that does not validate is logged
+ *	and the running configuration stays.  See relayguard-policyd(8).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "policyd.h"
+#include "xmem.h"
+
+static const char *pd_conf_path = RG_DEFAULT_CONF;
+static struct pd_server *pd_server;
+static struct event_base *pd_base;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: relayguard-policyd [-c FILE] [-f] [-t]\n");
+	exit(2);
+}
+
+static void
+pd_summary(const char *what, const struct rg_conf *c)
+{
+	size_t	i, nsettings = 0;
+
+	for (i = 0; i < c->ncustomers; i++)
+		nsettings += c->customers[i].nsettings;
+	msg_info("%s %s: %zu customers, %zu relay settings, %zu IP ranges, %zu users, quotas %s",
+		 what, c->path, c->ncustomers, nsettings, c->nranges, c->nusers,
+		 c->quotas ? "on" : "off");
+}
+
+static void
+pd_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct rg_conf *old = pd_server_conf(pd_server), *c;
+	char	err[512];
+	size_t	i;
+
+	(void) sig;
+	(void) what;
+	(void) arg;
+	if ((c = conf_load(pd_conf_path, err, sizeof(err))) == NULL) {
+		msg_error("reload failed: %s; keeping the running configuration", err);
+		return;
+	}
+	for (i = 0; i < c->nlisten || i < old->nlisten; i++)
+		if (i >= c->nlisten || i >= old->nlisten || strcmp(c->listen[i], old->listen[i]))
+			msg_warn("reload: listen addresses changed; restart to apply");
+	if (strcmp(c->user, old->user) != 0)
+		msg_warn("reload: user changed; restart to apply");
+	pd_summary("reloaded configuration", c);
+	pd_server_reload(pd_server, c);
+}
+
+static void
+pd_on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval grace = { 2, 0 };
+
+	(void) what;
+	(void) arg;
+	msg_info("signal %d: stopping", (int) sig);
+	/* Requests waiting for Redis get up to the grace period. */
+	if (pd_server_shutdown(pd_server) > 0)
+		event_base_loopexit(pd_base, &grace);
+	else
+		event_base_loopbreak(pd_base);
+}
+
+static void
+pd_drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (*user == 0 || geteuid() != 0)
+		return;
+	if ((pw = getpwnam(user)) == NULL)
+		msg_fatal("user \"%s\" does not exist: create it or set user = \"\"", user);
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		msg_fatal("cannot drop privileges to %s: %m", user);
+	if (setuid(0) == 0)
+		msg_fatal("privileges not dropped: still able to become root");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rg_conf *conf;
+	struct event *ev_hup, *ev_term, *ev_int;
+	char	err[512];
+	int	ch, foreground = 0, test_only = 0, *fds;
+	size_t	i;
+
+	while ((ch = getopt(argc, argv, "c:ft")) != -1) {
+		switch (ch) {
+		case 'c':
+			pd_conf_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 't':
+			test_only = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_open("relayguard-policyd", 1, NULL);
+	if ((conf = conf_load(pd_conf_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return (1);
+	}
+	if (test_only) {
+		conf_unref(conf);
+		return (0);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	fds = xcalloc(conf->nlisten, sizeof(*fds));
+	for (i = 0; i < conf->nlisten; i++)
+		if ((fds[i] = pd_listen_open(conf->listen[i], conf->socket_mode, err, sizeof(err))) < 0)
+			msg_fatal("%s", err);
+	pd_drop_privileges(conf->user);
+	if (!foreground) {
+		log_open("relayguard-policyd", 0, conf->syslog_facility);
+		if (daemon(0, 0) < 0)
+			msg_fatal("daemon: %m");
+	}
+	if ((pd_base = event_base_new()) == NULL)
+		msg_fatal("cannot create the event loop");
+	pd_server = pd_server_create(pd_base, conf, fds, conf->nlisten);
+	free(fds);
+	ev_hup = evsignal_new(pd_base, SIGHUP, pd_on_hup, NULL);
+	ev_term = evsignal_new(pd_base, SIGTERM, pd_on_term, NULL);
+	ev_int = evsignal_new(pd_base, SIGINT, pd_on_term, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	pd_summary("started with", conf);
+	for (i = 0; i < conf->nlisten; i++)
+		msg_info("listening on %s", conf->listen[i]);
+	event_base_dispatch(pd_base);
+	for (i = 0; i < conf->nlisten; i++)
+		if (strncmp(conf->listen[i], "unix:", 5) == 0)
+			unlink(conf->listen[i] + 5);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	pd_server_free(pd_server);
+	event_base_free(pd_base);
+	msg_info("stopped");
+	return (0);
+}

@@ -1,0 +1,501 @@
+/*
+ * server - the policy daemon's connections on one libevent loop
+ *
+ * Each connection reads requests (policy_scan finds their end, with caps),
+ * answers them one at a time and in order: while a quota call is out,
+ * reading pauses.  A request that cannot be parsed is logged and the
+ * connection closed without a reply, so Postfix retries and then applies
+ * its default_action; other connections carry on.  Connections are kept
+ * in least-recently-used order: at max_connections the idlest one is
+ * closed to make room, so a flood of idle connections cannot lock out
+ * the MTAs.  Per connection memory is bounded by POLICY_REQ_MAX of input
+ * and PD_OUT_MAX of unread output.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "policyd.h"
+#include "quota.h"
+#include "relay.h"
+#include "request.h"
+#include "xmem.h"
+
+#define PD_OUT_MAX	65536		/* unread replies: a client not reading */
+
+/* Copies of the facts of the request in progress (the input is drained). */
+struct pd_facts {
+	char	instance[128];
+	char	queue_id[64];
+	char	client[64];
+	char	helo[256];
+	char	sasl[RG_ADDR_MAX + 1];
+	char	sender[RG_ADDR_MAX + 3];
+	char	recipient[RG_ADDR_MAX + 3];
+};
+
+struct pd_conn {
+	struct pd_server *srv;
+	struct bufferevent *bev;
+	struct pd_conn *prev, *next;	/* LRU: head = idlest */
+	struct policy_scan scan;
+	char	peer[80];
+	/* The transaction seen on this connection (one smtpd process). */
+	char	instance[128];
+	unsigned accepted;
+	char	customer[72];
+	/* The request waiting for Redis, if any. */
+	int	pending;
+	int	dead;			/* closed while pending: free on callback */
+	struct rg_conf *conf;		/* referenced while pending */
+	struct pd_facts f;
+	struct rg_txn txn;
+	struct rg_verdict verdict;
+};
+
+struct pd_server {
+	struct event_base *base;
+	struct rg_conf *conf;
+	struct quota *quota;
+	struct evconnlistener **lis;
+	size_t	nlis;
+	struct pd_conn *head, *tail;
+	long	nconns;
+	int	stopping;
+};
+
+static void pd_conn_close(struct pd_conn *);
+
+static void
+pd_lru_unlink(struct pd_server *s, struct pd_conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void
+pd_lru_append(struct pd_server *s, struct pd_conn *c)
+{
+	c->prev = s->tail;
+	c->next = NULL;
+	if (s->tail)
+		s->tail->next = c;
+	else
+		s->head = c;
+	s->tail = c;
+}
+
+static void
+pd_conn_free(struct pd_conn *c)
+{
+	if (c->conf)
+		conf_unref(c->conf);
+	free(c);
+}
+
+/* pd_conn_close - drop a connection; one waiting for Redis is freed later */
+static void
+pd_conn_close(struct pd_conn *c)
+{
+	struct pd_server *s = c->srv;
+
+	if (c->bev == NULL)
+		return;
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	pd_lru_unlink(s, c);
+	s->nconns--;
+	if (c->pending)
+		c->dead = 1;
+	else
+		pd_conn_free(c);
+}
+
+static void
+pd_reply(struct pd_conn *c, const char *action)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, "action=%s\n\n", action);
+	if (evbuffer_get_length(out) > PD_OUT_MAX) {
+		msg_warn("%s: client does not read its replies; closing", c->peer);
+		pd_conn_close(c);
+	}
+}
+
+static void
+pd_copy(char *dst, size_t len, const char *src)
+{
+	size_t	n = strlen(src);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/* Turn the Postfix attributes into the engine's transaction record. */
+static void
+pd_txn_fill(struct pd_conn *c, const struct policy_req *r)
+{
+	struct pd_facts *f = &c->f;
+
+	pd_copy(f->instance, sizeof(f->instance), r->instance);
+	pd_copy(f->queue_id, sizeof(f->queue_id), r->queue_id);
+	pd_copy(f->client, sizeof(f->client), r->client_address);
+	pd_copy(f->helo, sizeof(f->helo), r->helo_name);
+	pd_copy(f->sasl, sizeof(f->sasl), r->sasl_username);
+	pd_copy(f->sender, sizeof(f->sender), r->sender);
+	pd_copy(f->recipient, sizeof(f->recipient), r->recipient);
+	c->txn.instance = f->instance;
+	c->txn.queue_id = f->queue_id;
+	c->txn.client_addr = f->client;
+	c->txn.helo = f->helo;
+	c->txn.sasl_username = f->sasl;
+	c->txn.tls = r->encryption_protocol[0] != 0;
+	c->txn.sender = f->sender;
+	c->txn.recipient = f->recipient;
+	c->txn.rcpt_count = (unsigned) strtoul(r->recipient_count, NULL, 10);
+	/* A new instance value means the previous transaction ended. */
+	if (strcmp(c->instance, f->instance) != 0) {
+		pd_copy(c->instance, sizeof(c->instance), f->instance);
+		c->accepted = 0;
+		c->customer[0] = 0;
+	}
+	c->txn.nrcpt = c->accepted;
+}
+
+static void pd_conn_resume(struct pd_conn *);
+
+/* The end of a RCPT decision: log it and answer. */
+static void
+pd_rcpt_finish(struct pd_conn *c)
+{
+	struct rg_verdict *v = &c->verdict;
+
+	if (v->code == 0) {
+		c->accepted++;
+		if (v->customer)
+			pd_copy(c->customer, sizeof(c->customer), v->customer->name);
+	}
+	relay_log(&c->txn, v);
+	pd_reply(c, v->code == 0 ? "OK" : v->reply);
+}
+
+static void
+pd_reserve_done(void *arg, enum quota_result r)
+{
+	struct pd_conn *c = arg;
+
+	c->pending = 0;
+	if (c->dead) {
+		pd_conn_free(c);
+		return;
+	}
+	quota_apply(c->conf, &c->verdict, r);
+	if (r != QUOTA_OK)
+		snprintf(c->verdict.reason + strlen(c->verdict.reason),
+			 sizeof(c->verdict.reason) - strlen(c->verdict.reason),
+			 " (quota: %s)", quota_result_name(r));
+	pd_rcpt_finish(c);
+	conf_unref(c->conf);
+	c->conf = NULL;
+	if (c->bev)
+		pd_conn_resume(c);
+}
+
+static void
+pd_commit_done(void *arg, enum quota_result r)
+{
+	char   *qid = arg;
+
+	if (r != QUOTA_OK)
+		msg_warn("%s: quota commit failed (%s): the reservation will expire",
+			 qid, quota_result_name(r));
+	free(qid);
+}
+
+/* pd_handle - answer one parsed request; returns 1 when it went async */
+static int
+pd_handle(struct pd_conn *c, const struct policy_req *r)
+{
+	struct pd_server *s = c->srv;
+
+	if (strcmp(r->request, "smtpd_access_policy") != 0) {
+		msg_warn("%s: unknown request type \"%.40s\"; answering DUNNO", c->peer, r->request);
+		pd_reply(c, "DUNNO");
+		return (0);
+	}
+	if (strcmp(r->protocol_state, "RCPT") == 0) {
+		pd_txn_fill(c, r);
+		relay_decide(s->conf, &c->txn, &c->verdict);
+		if (c->verdict.code == 0 && s->conf->quotas && s->quota) {
+			c->pending = 1;
+			c->conf = s->conf;
+			conf_ref(c->conf);
+			quota_reserve(s->quota, s->conf, &c->txn, &c->verdict, pd_reserve_done, c);
+			return (1);
+		}
+		pd_rcpt_finish(c);
+		return (0);
+	}
+	if (strcmp(r->protocol_state, "END-OF-MESSAGE") == 0) {
+		pd_txn_fill(c, r);
+		if (s->conf->quotas && s->quota && c->customer[0] && c->accepted > 0)
+			quota_commit(s->quota, s->conf, &c->txn, c->customer, pd_commit_done,
+				     xstrdup(*c->f.queue_id ? c->f.queue_id : "NOQUEUE"));
+		/* The transaction is over: a later one on this connection starts anew. */
+		c->instance[0] = 0;
+		c->accepted = 0;
+		c->customer[0] = 0;
+	}
+	pd_reply(c, "DUNNO");
+	return (0);
+}
+
+/* Process every complete request in the input, in order. */
+static void
+pd_conn_process(struct pd_conn *c)
+{
+	struct evbuffer *in;
+	struct policy_req req;
+	const char *why;
+	size_t	len;
+	long	n;
+	char   *data;
+
+	while (c->bev && !c->pending) {
+		in = bufferevent_get_input(c->bev);
+		if ((len = evbuffer_get_length(in)) == 0)
+			return;
+		data = (char *) evbuffer_pullup(in, (ssize_t) len);
+		n = policy_scan(&c->scan, data, len);
+		if (n == POLICY_SCAN_MORE)
+			return;
+		if (n < 0) {
+			msg_warn("%s: malformed request: %s; closing without reply", c->peer, c->scan.why);
+			pd_conn_close(c);
+			return;
+		}
+		if (policy_parse(data, (size_t) n, &req, &why) < 0) {
+			msg_warn("%s: malformed request: %s; closing without reply", c->peer, why);
+			pd_conn_close(c);
+			return;
+		}
+		pd_lru_unlink(c->srv, c);
+		pd_lru_append(c->srv, c);
+		pd_handle(c, &req);
+		if (c->bev == NULL)
+			return;
+		evbuffer_drain(in, (size_t) n);
+		policy_scan_init(&c->scan);
+	}
+}
+
+static void
+pd_conn_resume(struct pd_conn *c)
+{
+	bufferevent_enable(c->bev, EV_READ);
+	pd_conn_process(c);
+}
+
+static void
+pd_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct pd_conn *c = arg;
+
+	(void) bev;
+	if (c->pending) {
+		/* Answer in order: hold further requests until Redis replies. */
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	pd_conn_process(c);
+	if (c->bev && c->pending)
+		bufferevent_disable(c->bev, EV_READ);
+}
+
+static void
+pd_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct pd_conn *c = arg;
+
+	(void) bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		msg_info("%s: idle timeout; closing", c->peer);
+	else if ((what & BEV_EVENT_ERROR) && errno != ECONNRESET && errno != EPIPE)
+		msg_warn("%s: connection error: %s", c->peer, strerror(errno));
+	pd_conn_close(c);
+}
+
+static void
+pd_peer_name(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *) sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "policy client %s:%d", host, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *) sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "policy client [%s]:%d", host, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "policy client (unix)");
+	}
+}
+
+static void
+pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+	     int salen, void *arg)
+{
+	struct pd_server *s = arg;
+	struct pd_conn *c;
+	struct timeval idle;
+
+	(void) l;
+	(void) salen;
+	if (s->stopping) {
+		close(fd);
+		return;
+	}
+	if (s->nconns >= s->conf->max_connections && s->head) {
+		msg_warn("%ld connections (max_connections): closing the idlest, %s",
+			 s->nconns, s->head->peer);
+		pd_conn_close(s->head);
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->srv = s;
+	pd_peer_name(sa, c->peer, sizeof(c->peer));
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		msg_error("%s: cannot set up the connection", c->peer);
+		close(fd);
+		free(c);
+		return;
+	}
+	policy_scan_init(&c->scan);
+	idle.tv_sec = s->conf->idle_timeout;
+	idle.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	/* Never buffer more than one maximal request. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, POLICY_REQ_MAX + 1);
+	bufferevent_setcb(c->bev, pd_read_cb, NULL, pd_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
+	pd_lru_append(s, c);
+	s->nconns++;
+}
+
+static void
+pd_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void) l;
+	(void) arg;
+	/* EMFILE and friends: libevent retries on the next readiness. */
+	msg_warn("accept: %s", strerror(errno));
+}
+
+/* pd_server_create - serve the listening descriptors with this config */
+struct pd_server *
+pd_server_create(struct event_base *base, struct rg_conf *conf, const int *fds, size_t nfds)
+{
+	struct pd_server *s = xcalloc(1, sizeof(*s));
+	size_t	i;
+
+	s->base = base;
+	s->conf = conf;
+	if (conf->quotas)
+		s->quota = quota_create(base, conf);
+	s->lis = xcalloc(nfds, sizeof(*s->lis));
+	for (i = 0; i < nfds; i++) {
+		s->lis[i] = evconnlistener_new(base, pd_accept_cb, s,
+			     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fds[i]);
+		if (s->lis[i] == NULL)
+			msg_fatal("cannot listen on descriptor %d", fds[i]);
+		evconnlistener_set_error_cb(s->lis[i], pd_accept_error_cb);
+	}
+	s->nlis = nfds;
+	return (s);
+}
+
+/* pd_server_conf - the configuration in force */
+struct rg_conf *
+pd_server_conf(struct pd_server *s)
+{
+	return (s->conf);
+}
+
+/* pd_server_reload - switch to a new, validated configuration */
+void
+pd_server_reload(struct pd_server *s, struct rg_conf *conf)
+{
+	struct rg_conf *old = s->conf;
+
+	s->conf = conf;
+	if (conf->quotas && s->quota == NULL)
+		s->quota = quota_create(s->base, conf);
+	else if (s->quota)
+		quota_reconfigure(s->quota, conf);
+	/* Requests waiting for Redis hold their own reference. */
+	conf_unref(old);
+}
+
+/* pd_server_shutdown - stop accepting, close idle connections; returns
+ * the number of requests still waiting for Redis */
+int
+pd_server_shutdown(struct pd_server *s)
+{
+	struct pd_conn *c, *next;
+	size_t	i;
+	int	pending = 0;
+
+	s->stopping = 1;
+	for (i = 0; i < s->nlis; i++)
+		if (s->lis[i])
+			evconnlistener_disable(s->lis[i]);
+	for (c = s->head; c; c = next) {
+		next = c->next;
+		if (c->pending)
+			pending++;
+		else
+			pd_conn_close(c);
+	}
+	return (pending);
+}
+
+/* pd_server_free - release everything (after the loop has ended) */
+void
+pd_server_free(struct pd_server *s)
+{
+	size_t	i;
+
+	while (s->head)
+		pd_conn_close(s->head);
+	if (s->quota)
+		quota_free(s->quota);
+	for (i = 0; i < s->nlis; i++)
+		evconnlistener_free(s->lis[i]);
+	free(s->lis);
+	conf_unref(s->conf);
+	free(s);
+}
