@@ -1,0 +1,195 @@
+/*
+ * relayguardctl - the operators' tool
+ *
+ * SYNOPSIS
+ *	relayguardctl [-c FILE] check [-q]
+ *	relayguardctl [-c FILE] explain --client IP [--helo H] [--sasl U] [--tls]
+ *			--from ADDR --rcpt ADDR [--nrcpt N]
+ *
+ * DESCRIPTION
+ *	check validates the configuration exactly as the daemons' -t does and
+ *	prints what it holds: customers, relay settings, ranges and the limits
+ *	in force.  explain runs the relay decision for the facts given, the
+ *	same function the daemons call, and prints the verdict, the customer,
+ *	the setting and why; it consumes no quota.  See relayguardctl(8).
+ *
+ * EXIT STATUS
+ *	check: 0 valid, 1 invalid.  explain: 0 relay permitted, 1 refused,
+ *	2 usage or configuration error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "relay.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: relayguardctl [-c FILE] check [-q]\n"
+		"       relayguardctl [-c FILE] explain --client IP [--helo NAME] [--sasl USER] [--tls]\n"
+		"                     --from ADDR --rcpt ADDR [--nrcpt N]\n");
+	exit(2);
+}
+
+static void
+ctl_print_customer(const struct rg_customer *cu)
+{
+	size_t	i, j;
+
+	printf("customer %s: licenses %ld (%s), %zu users, domains", cu->name,
+	       cu->licenses, billing_name(cu->billing), cu->nusers);
+	for (i = 0; i < cu->ndomains; i++)
+		printf("%s %s", i ? "," : "", cu->domains[i]);
+	printf("\n  limits: user_messages_per_day %ld, user_recipients_per_day %ld,"
+	       " customer_recipients_per_day %ld, customer_recipients_per_10min %ld\n",
+	       cu->limits.user_messages_per_day, cu->limits.user_recipients_per_day,
+	       cu->limits.customer_recipients_per_day, cu->limits.customer_recipients_per_10min);
+	for (i = 0; i < cu->nsettings; i++) {
+		const struct rg_setting *s = &cu->settings[i];
+
+		printf("  relay %s: allowed_senders %s, require_smtp_auth %s, require_tls %s%s\n",
+		       s->name, senders_name(s->senders), s->require_auth ? "yes" : "no",
+		       s->require_tls ? "yes" : "no",
+		       s->require_auth && !s->require_tls ? " (AUTH implies TLS)" : "");
+		for (j = 0; j < s->nranges; j++)
+			printf("    ip %s: %s%s\n", s->ranges[j].name, s->ranges[j].text,
+			       s->ranges[j].enabled ? "" : " (disabled)");
+	}
+}
+
+static int
+ctl_check(const struct rg_conf *c, int argc, char **argv)
+{
+	size_t	i, nsettings = 0;
+	int	quiet = argc > 1 && strcmp(argv[1], "-q") == 0;
+
+	if (argc > 1 + quiet)
+		usage();
+	for (i = 0; i < c->ncustomers; i++)
+		nsettings += c->customers[i].nsettings;
+	printf("%s: valid\n", c->path);
+	printf("customers %zu, relay settings %zu, IP ranges %zu, users %zu\n",
+	       c->ncustomers, nsettings, c->nranges, c->nusers);
+	printf("redis %s (database %ld, prefix %s, timeout %ld ms), quotas %s,"
+	       " on_backend_error %s, reservation_ttl %ld s\n",
+	       c->redis.server, c->redis.database, c->redis.prefix, c->redis.timeout_ms,
+	       c->quotas ? "on" : "off", backend_error_name(c->on_backend_error),
+	       c->reservation_ttl);
+	if (!quiet)
+		for (i = 0; i < c->ncustomers; i++)
+			ctl_print_customer(&c->customers[i]);
+	return (0);
+}
+
+static int
+ctl_explain(const struct rg_conf *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "client", required_argument, NULL, 'a' },
+		{ "helo", required_argument, NULL, 'h' },
+		{ "sasl", required_argument, NULL, 's' },
+		{ "tls", no_argument, NULL, 't' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "nrcpt", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rg_txn t;
+	struct rg_verdict v;
+	int	ch, have_from = 0;
+
+	memset(&t, 0, sizeof(t));
+	t.queue_id = t.instance = t.helo = t.sasl_username = t.sender = t.recipient = "";
+	t.client_addr = NULL;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			t.client_addr = optarg;
+			break;
+		case 'h':
+			t.helo = optarg;
+			break;
+		case 's':
+			t.sasl_username = optarg;
+			break;
+		case 't':
+			t.tls = 1;
+			break;
+		case 'f':
+			t.sender = optarg;
+			have_from = 1;
+			break;
+		case 'r':
+			t.recipient = optarg;
+			break;
+		case 'n':
+			t.nrcpt = (unsigned) strtoul(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || t.client_addr == NULL || !have_from || *t.recipient == 0) {
+		fprintf(stderr, "explain: --client, --from (\"\" for the null sender) and --rcpt are required\n");
+		usage();
+	}
+	relay_decide(c, &t, &v);
+	printf("verdict:  %s\n", v.code == 0 ? "OK (relay permitted)" : v.reply);
+	printf("customer: %s\n", v.customer ? v.customer->name : "(none)");
+	printf("setting:  %s\n", v.setting ? v.setting->name : "(none)");
+	printf("reason:   %s\n", v.reason);
+	if (v.rewrite[0])
+		printf("rewrite:  envelope sender <%s> becomes <%s> (relayguard-milter)\n",
+		       v.from.text, v.rewrite);
+	if (v.code == 0 && v.customer) {
+		if (v.user)
+			printf("quotas:   user %s (user_messages_per_day %ld, user_recipients_per_day %ld),"
+			       " customer %s\n", v.user->address,
+			       v.customer->limits.user_messages_per_day,
+			       v.customer->limits.user_recipients_per_day, v.customer->name);
+		else
+			printf("quotas:   customer %s only (the sender is not a registered user)\n",
+			       v.customer->name);
+	}
+	return (v.code == 0 ? 0 : 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = RG_DEFAULT_CONF;
+	struct rg_conf *c;
+	char	err[512];
+	int	ch, rc;
+
+	while ((ch = getopt(argc, argv, "+c:")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else
+			usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	log_open("relayguardctl", 1, NULL);
+	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return (strcmp(argv[0], "check") == 0 ? 1 : 2);
+	}
+	if (strcmp(argv[0], "check") == 0)
+		rc = ctl_check(c, argc, argv);
+	else if (strcmp(argv[0], "explain") == 0)
+		rc = ctl_explain(c, argc, argv);
+	else
+		usage();
+	conf_unref(c);
+	return (rc);
+}
