@@ -1,0 +1,180 @@
+#!/bin/bash
+# t-policyd-robust.sh - relayguard-policyd under bad input and load:
+# oversized lines, garbage bytes, caps, idle floods, vanishing clients,
+# pipelining, reloads good and bad, unix sockets, idle timeout, -t.
+. "$(dirname "$0")/../lib/common.sh"
+. "$TOP/tests/lib/policyd.sh"
+tap_init
+mktmp >/dev/null
+ulimit -n 8192 2>/dev/null
+
+PORT=$(free_port)
+write_conf() {	# write_conf FILE SENDERS [EXTRA_POLICYD_LINES]
+	cat >"$1" <<CONF
+user = ""
+quotas = false
+policyd {
+    listen = { "inet:127.0.0.1:$PORT", "unix:$TMP/policyd.sock" }
+    socket_mode = "0660"
+    $3
+}
+customer "acme" {
+    domains = { "acme.example" }
+    licenses = 10
+    users = { "alice@acme.example" }
+    relay "office" {
+        allowed_senders = "$2"
+        ip "lan" { range = "127.0.0.0/24" }
+    }
+}
+CONF
+}
+write_conf "$TMP/rg.conf" domain_addresses "max_connections = 300"
+ok "config check with -t" "$POLICYD_BIN" -t -c "$TMP/rg.conf"
+policyd_start "$TMP/rg.conf" || bail_out "policyd did not start"
+
+rcpt() { policy_rcpt "$PORT" client_address=127.0.0.1 "$@"; }
+is "$(rcpt sender=bob@acme.example)" "action=OK" "domain sender accepted"
+is "$(rcpt sender=bob@other.example)" \
+	"action=550 5.7.1 Invalid credentials for relay [127.0.0.1]. The sender's domain is not a domain of this organisation." \
+	"foreign sender refused"
+
+PY=$(command -v python3)
+py() { "$PY" - "$PORT" "$TMP/policyd.sock" "$@"; }
+
+# Each python probe prints one word; the daemon must answer a normal
+# request on a fresh connection afterwards.
+REQ='request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=127.0.0.1\nsender=a@acme.example\nrecipient=r@x.example\ninstance=x1\n\n'
+probe() {	# probe PAYLOAD_PY_EXPR - send it, report "closed" or the reply
+	py "$1" <<'PYEOF'
+import socket, sys
+port = int(sys.argv[1]); payload = eval(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+try:
+    s.sendall(payload)
+    data = s.recv(65536)
+    print("closed" if not data else "reply:" + data.decode(errors="replace").strip())
+except (ConnectionResetError, BrokenPipeError):
+    print("closed")
+except socket.timeout:
+    print("timeout")
+PYEOF
+}
+is "$(probe 'b"sender=" + b"x" * 5000')" closed "line over 4096 bytes without newline: closed, no reply"
+is "$(probe 'b"sender=" + b"x" * 5000 + b"\n\n"')" closed "complete line over 4096 bytes: closed"
+is "$(probe 'bytes(range(256)) * 8 + b"\n\n"')" closed "binary garbage with NUL bytes: closed, no reply"
+is "$(probe 'b"no equals sign here\n\n"')" closed "line without '=': closed"
+is "$(probe 'b"".join(b"a%d=b\n" % i for i in range(200)) + b"\n"')" closed "200 attributes: closed"
+is "$(probe 'b"\n"')" closed "empty request: closed"
+is "$(probe 'b"".join(b"x_%05d=%s\n" % (i, b"y" * 3000) for i in range(12))')" closed "request over 32 KiB: closed"
+like "$(probe "b'$REQ'")" '^reply:action=OK$' "well-formed request on its own connection answered"
+is "$(probe "b'$REQ' * 3")" "reply:action=OK
+
+action=OK
+
+action=OK" "three pipelined requests: three replies in order"
+ok "daemon alive after bad input" policyd_running
+is "$(rcpt sender=bob@acme.example)" "action=OK" "other clients still served"
+
+# A client that vanishes mid-request, many times over.
+py <<'PYEOF'
+import socket, sys
+port = int(sys.argv[1])
+for i in range(200):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\nsender=a@acme.exa")
+    s.close()
+PYEOF
+ok "daemon alive after 200 clients vanished mid-request" policyd_running
+is "$(rcpt sender=bob@acme.example)" "action=OK" "served after vanishing clients"
+
+# 1,000 idle connections with max_connections = 300: the idlest are closed
+# and a real client is still answered; memory stays bounded.
+rss_before=$(awk '/VmRSS/ {print $2}' /proc/$POLICYD_PID/status)
+out=$(py <<'PYEOF'
+import socket, sys, time
+port = int(sys.argv[1])
+idle = []
+for i in range(1000):
+    idle.append(socket.create_connection(("127.0.0.1", port)))
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=127.0.0.1\nsender=a@acme.example\nrecipient=r@x.example\ninstance=z\n\n")
+print(s.recv(4096).decode().strip())
+closed = 0
+for c in idle:
+    c.setblocking(False)
+    try:
+        if c.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except ConnectionResetError:
+        closed += 1
+print(closed)
+PYEOF
+)
+is "$(sed -n 1p <<<"$out")" "action=OK" "client answered during a flood of 1,000 idle connections"
+n_closed=$(sed -n 2p <<<"$out")
+ok "the idlest connections were closed (closed: $n_closed, expected >= 700)" test "${n_closed:-0}" -ge 700
+like "$(cat "$POLICYD_LOG")" "max_connections\): closing the idlest" "eviction is logged"
+rss_after=$(awk '/VmRSS/ {print $2}' /proc/$POLICYD_PID/status)
+ok "RSS bounded after the flood (${rss_before} kB -> ${rss_after} kB)" test $((rss_after - rss_before)) -lt 20000
+
+# The unix socket listener, with its mode.
+like "$(stat -c %a "$TMP/policyd.sock")" '^660$' "unix socket has socket_mode 0660"
+out=$(py <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])
+s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=127.0.0.1\nsender=a@other.example\nrecipient=r@x.example\ninstance=u\n\n")
+print(s.recv(4096).decode().strip())
+PYEOF
+)
+like "$out" '^action=550 5\.7\.1 ' "unix socket client gets the same verdict"
+
+# Other protocol states: no opinion.
+is "$(policy_rcpt "$PORT" protocol_state=DATA)" "action=DUNNO" "DATA state: DUNNO"
+is "$(policy_rcpt "$PORT" protocol_state=END-OF-MESSAGE)" "action=DUNNO" "END-OF-MESSAGE: DUNNO"
+is "$(policy_rcpt "$PORT" request=junk_request)" "action=DUNNO" "unknown request type: DUNNO"
+
+# Reload: a bad file keeps the running config and says why.
+cp "$TMP/rg.conf" "$TMP/good.conf"
+printf 'customer "broken" {\n  domains = { "acme.example" }\n  licenses = 1\n}\n' >>"$TMP/rg.conf"
+policyd_hup
+wait_until 5 grep -q "reload failed" "$POLICYD_LOG"
+like "$(grep 'reload failed' "$POLICYD_LOG")" "rg.conf:[0-9]+: domain acme.example of customer \"broken\" already belongs to customer \"acme\"" \
+	"bad reload logged with file:line: reason"
+is "$(rcpt sender=bob@acme.example)" "action=OK" "old config still in force after a bad reload"
+"$POLICYD_BIN" -t -c "$TMP/rg.conf" >"$TMP/t.out" 2>&1; rc=$?
+is "$rc" 1 "-t exit status 1 on a bad file"
+like "$(tail -n 1 "$TMP/t.out")" "^$TMP/rg.conf:[0-9]+: domain acme.example" "-t prints file:line: reason"
+
+# Reload: a good file takes effect without dropping connections.
+write_conf "$TMP/rg.conf" registered_users "max_connections = 300"
+policyd_hup
+wait_until 5 grep -q "reloaded configuration" "$POLICYD_LOG"
+like "$(rcpt sender=bob@acme.example)" "^action=550 5\.7\.0 Mail sending denied\." "new config in force after a good reload"
+is "$(rcpt sender=alice@acme.example)" "action=OK" "registered user accepted after reload"
+
+# Idle timeout closes a silent connection.
+policyd_stop
+write_conf "$TMP/rg.conf" domain_addresses "idle_timeout = 1"
+policyd_start "$TMP/rg.conf"
+out=$(py <<'PYEOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+t = time.time()
+print("closed" if s.recv(1) == b"" else "data")
+PYEOF
+)
+is "$out" closed "idle connection closed after idle_timeout"
+
+# SIGTERM: a clean stop, the unix socket removed.
+kill -TERM "$POLICYD_PID"
+wait_until 5 bash -c "! kill -0 $POLICYD_PID 2>/dev/null"
+ok "stopped on SIGTERM" bash -c "! kill -0 $POLICYD_PID 2>/dev/null"
+like "$(tail -n 1 "$POLICYD_LOG")" "stopped" "stop is logged"
+ok "unix socket removed on stop" test ! -e "$TMP/policyd.sock"
+POLICYD_PID=
+
+done_testing
