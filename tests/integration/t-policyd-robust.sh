@@ -169,6 +169,22 @@ PYEOF
 )
 is "$out" closed "idle connection closed after idle_timeout"
 
+# Privileges: bound as root, then running as the configured user.
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
+	policyd_stop
+	sed -i 's/^user = ""/user = "nobody"/' "$TMP/rg.conf"
+	policyd_start "$TMP/rg.conf"
+	is "$(ps -o user= -p "$POLICYD_PID" | tr -d ' ')" nobody "privileges dropped to user after binding"
+	is "$(rcpt sender=bob@acme.example)" "action=OK" "serves after dropping privileges"
+	policyd_stop
+	sed -i 's/^user = "nobody"/user = "no-such-user-rg"/' "$TMP/rg.conf"
+	"$POLICYD_BIN" -f -c "$TMP/rg.conf" >"$TMP/nouser.out" 2>&1; rc=$?
+	is "$rc" 1 "unknown user: exit 1"
+	like "$(cat "$TMP/nouser.out")" 'user "no-such-user-rg" does not exist' "unknown user: clear error"
+	sed -i 's/^user = "no-such-user-rg"/user = ""/' "$TMP/rg.conf"
+	policyd_start "$TMP/rg.conf"
+fi
+
 # SIGTERM: a clean stop, the unix socket removed.
 kill -TERM "$POLICYD_PID"
 wait_until 5 bash -c "! kill -0 $POLICYD_PID 2>/dev/null"
