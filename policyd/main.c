@@ -163,6 +163,8 @@ main(int argc, char **argv)
 	for (i = 0; i < conf->nlisten; i++)
 		msg_info("listening on %s", conf->listen[i]);
 	event_base_dispatch(pd_base);
+	/* The startup config may have been replaced (and freed) by a reload. */
+	conf = pd_server_conf(pd_server);
 	for (i = 0; i < conf->nlisten; i++)
 		if (strncmp(conf->listen[i], "unix:", 5) == 0)
 			unlink(conf->listen[i] + 5);

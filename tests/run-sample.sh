@@ -41,7 +41,7 @@ Paste into Postfix's main.cf (then 'postfix reload'):
 smtpd_relay_restrictions =
 smtpd_recipient_restrictions =
     check_policy_service { inet:127.0.0.1:$PORT, timeout=10s,
-        default_action=451 4.3.5 Policy service unavailable },
+        { default_action = 451 4.3.5 Policy service unavailable } },
     reject
 smtpd_end_of_data_restrictions =
     check_policy_service { inet:127.0.0.1:$PORT, timeout=10s, default_action=DUNNO }
