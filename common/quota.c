@@ -1,127 +1,501 @@
 /*
- * quota - PLACEHOLDER until the Redis implementation lands: every call
- * reports QUOTA_BACKEND_ERROR, so a config with quotas = true tempfails.
+ * quota - relay quotas for event-driven front ends (relayguard-policyd):
+ * one Lua script call per decision over a hiredis libevent connection
+ *
+ * SYNOPSIS
+ *	See quota.h.  The script, the key layout and the window precision are
+ *	described in quota_req.c; the blocking API is in quota_sync.c.
+ *
+ * DESCRIPTION
+ *	Each call owns a libevent event: it is the call's timer (hiredis
+ *	0.14 has no async timeout) and, made active, the way its result is
+ *	delivered.  So a callback never runs inside the call that started it,
+ *	nor inside hiredis (a callback may call quota_free() or start new
+ *	calls), and it runs exactly once: with the script's answer, or with
+ *	QUOTA_BACKEND_ERROR on an error reply, a lost connection, after
+ *	redis.timeout_ms, or from quota_free().
+ *
+ *	One connection, pipelined.  Redis answers in order, so when one call
+ *	times out everything queued behind it would too: the connection is
+ *	dropped (its calls answered at once) and a new one made after a
+ *	backoff of 0, 50, 100 ... 1000 ms, reset by the first good reply.
+ *	While there is no connection, calls fail at once instead of waiting.
+ *	A call answered by a timeout may still have run on Redis: its
+ *	reservation then just expires (counted too much, never too little).
+ *
+ *	Bounded memory: at most QUOTA_MAX_CALLS calls exist at a time; more
+ *	are answered QUOTA_BACKEND_ERROR at once.
+ *
+ * DIAGNOSTICS
+ *	Connection loss and recovery are logged once per outage; script
+ *	errors at most once a second.
  */
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
 #include <event2/event.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-#include "quota.h"
+#include "log.h"
+#include "quota_priv.h"
 #include "xmem.h"
+
+#define QUOTA_MAX_CALLS		10000
+#define QUOTA_BACKOFF_MIN_MS	50
+#define QUOTA_BACKOFF_MAX_MS	1000
+
+struct quota_call {
+	struct quota *q;
+	struct quota_call *prev, *next;
+	struct event *ev;		/* timer, then delivery */
+	quota_done_fn done;
+	void   *arg;
+	enum quota_result result;
+	int	answered;		/* result is set */
+	int	held;			/* hiredis holds a callback for it */
+	int	retried;		/* NOSCRIPT: resent as EVAL */
+	struct quota_req rq;
+};
 
 struct quota {
 	struct event_base *base;
+	struct quota_cfg cfg;
+	redisAsyncContext *ac;		/* NULL = no connection */
+	struct event *retry;		/* reconnect timer */
+	long	backoff_ms;
+	int	down;			/* an outage was logged */
+	int	freeing;
+	time_t	last_err_log;
+	struct quota_call *calls;	/* every live call */
+	size_t	ncalls;
 };
 
-struct quota_sync {
-	int	unused;
-};
+static void quota_connect(struct quota *);
 
-struct quota_call {
-	quota_done_fn done;
-	void   *arg;
-};
+/* Log a per-call error, at most once a second. */
+static void
+quota_err_log(struct quota *q, const char *what, const char *why)
+{
+	time_t	now = time(NULL);
+
+	if (now == q->last_err_log)
+		return;
+	q->last_err_log = now;
+	msg_warn("quota: redis %s: %s: %s", q->cfg.server, what, why);
+}
 
 static void
-quota_fire(evutil_socket_t fd, short what, void *ctx)
+quota_down(struct quota *q, const char *why)
 {
-	struct quota_call *c = ctx;
+	if (!q->down)
+		msg_warn("quota: redis %s unavailable: %s", q->cfg.server, why);
+	q->down = 1;
+}
+
+static void
+quota_up(struct quota *q)
+{
+	if (q->down)
+		msg_info("quota: redis %s is back", q->cfg.server);
+	q->down = 0;
+	q->backoff_ms = 0;
+}
+
+static void
+quota_retry_fire(evutil_socket_t fd, short what, void *ctx)
+{
+	struct quota *q = ctx;
 
 	(void) fd;
 	(void) what;
-	c->done(c->arg, QUOTA_BACKEND_ERROR);
-	free(c);
+	if (q->ac == NULL)
+		quota_connect(q);
+}
+
+/* Reconnect later; each failure in a row doubles the wait. */
+static void
+quota_schedule(struct quota *q)
+{
+	struct timeval tv;
+
+	if (q->freeing || evtimer_pending(q->retry, NULL))
+		return;
+	tv.tv_sec = q->backoff_ms / 1000;
+	tv.tv_usec = (q->backoff_ms % 1000) * 1000;
+	evtimer_add(q->retry, &tv);
+	q->backoff_ms = q->backoff_ms ? q->backoff_ms * 2 : QUOTA_BACKOFF_MIN_MS;
+	if (q->backoff_ms > QUOTA_BACKOFF_MAX_MS)
+		q->backoff_ms = QUOTA_BACKOFF_MAX_MS;
+}
+
+/*
+ * Drop the connection now: hiredis answers every call it holds with a
+ * NULL reply before redisAsyncFree() returns.  Never called from inside
+ * a hiredis callback (it would defer the free).
+ */
+static void
+quota_drop(struct quota *q)
+{
+	redisAsyncContext *ac = q->ac;
+
+	if (ac == NULL)
+		return;
+	q->ac = NULL;
+	redisAsyncFree(ac);
+	quota_schedule(q);
 }
 
 static void
-quota_later(struct quota *q, quota_done_fn done, void *arg)
+quota_call_free(struct quota_call *c)
 {
-	struct quota_call *c = xmalloc(sizeof(*c));
+	struct quota *q = c->q;
 
-	c->done = done;
-	c->arg = arg;
-	event_base_once(q->base, -1, EV_TIMEOUT, quota_fire, c, NULL);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		q->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	q->ncalls--;
+	event_free(c->ev);
+	free(c);
 }
 
+/* Deliver the result from the event loop, never from the caller's stack. */
+static void
+quota_call_answer(struct quota_call *c, enum quota_result r)
+{
+	c->result = r;
+	c->answered = 1;
+	event_del(c->ev);
+	event_active(c->ev, EV_TIMEOUT, 1);
+}
+
+/*
+ * The call's event: its result is in, or its time is up.  The user's
+ * callback comes last, so it may free the quota object or start calls.
+ */
+static void
+quota_call_fire(evutil_socket_t fd, short what, void *ctx)
+{
+	struct quota_call *c = ctx;
+	struct quota *q = c->q;
+	quota_done_fn done = c->done;
+	void   *arg = c->arg;
+	enum quota_result r = c->answered ? c->result : QUOTA_BACKEND_ERROR;
+
+	(void) fd;
+	(void) what;
+	c->done = NULL;
+	if (!c->answered && c->held) {
+		/* Timed out: Redis hangs or is far too slow.  The drop hands c
+		 * back through quota_reply(), which frees it. */
+		quota_down(q, "timeout");
+		quota_drop(q);
+	} else if (!c->held) {
+		quota_call_free(c);
+	}
+	done(arg, r);
+}
+
+/* hiredis' callback for a script call. */
+static void
+quota_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct quota_call *c = privdata;
+	struct quota *q = c->q;
+	redisReply *rp = reply;
+	char	err[400];
+	enum quota_result r;
+
+	if (rp != NULL && rp->type != REDIS_REPLY_ERROR)
+		quota_up(q);
+	if (c->done == NULL) {
+		/* Already answered (timeout): it was only waiting for hiredis. */
+		c->held = 0;
+		quota_call_free(c);
+		return;
+	}
+	if (quota_req_noscript(rp) && !c->retried && ac == q->ac
+	    && !(ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING))) {
+		c->retried = 1;
+		quota_req_eval(&c->rq);
+		if (redisAsyncCommandArgv(ac, quota_reply, c, c->rq.argc, c->rq.argv,
+					  c->rq.len) == REDIS_OK)
+			return;
+	}
+	c->held = 0;
+	r = quota_req_result(rp, err, sizeof(err));
+	if (r == QUOTA_BACKEND_ERROR && rp != NULL)
+		quota_err_log(q, "script", err);
+	quota_call_answer(c, r);
+}
+
+/* Replies to AUTH and SELECT: only worth a log line when they fail. */
+static void
+quota_hello_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	redisReply *rp = reply;
+	struct quota *q = privdata;
+
+	(void) ac;
+	if (rp && rp->type == REDIS_REPLY_ERROR)
+		quota_err_log(q, "AUTH/SELECT", rp->str);
+}
+
+static void
+quota_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct quota *q = ac->data;
+
+	if (status == REDIS_OK || q == NULL || ac != q->ac)
+		return;
+	/* hiredis frees the context after this callback. */
+	q->ac = NULL;
+	quota_down(q, ac->errstr ? ac->errstr : "connect failed");
+	quota_schedule(q);
+}
+
+static void
+quota_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct quota *q = ac->data;
+
+	(void) status;
+	if (q == NULL || ac != q->ac)
+		return;			/* we dropped it ourselves */
+	q->ac = NULL;
+	quota_down(q, ac->errstr && *ac->errstr ? ac->errstr : "connection closed");
+	/* Right after a Redis restart one immediate attempt usually works. */
+	quota_schedule(q);
+}
+
+/* Open the connection; AUTH and SELECT are pipelined ahead of any call. */
+static void
+quota_connect(struct quota *q)
+{
+	redisAsyncContext *ac;
+	const char *argv[3];
+	size_t	len[3];
+	char	db[32];
+	int	n = 0;
+
+	if (q->freeing)
+		return;
+	ac = q->cfg.port ? redisAsyncConnect(q->cfg.host, q->cfg.port)
+		: redisAsyncConnectUnix(q->cfg.path);
+	if (ac == NULL || ac->err) {
+		quota_down(q, ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		quota_schedule(q);
+		return;
+	}
+	ac->data = q;
+	if (redisLibeventAttach(ac, q->base) != REDIS_OK) {
+		redisAsyncFree(ac);
+		quota_down(q, "cannot attach to the event loop");
+		quota_schedule(q);
+		return;
+	}
+	redisAsyncSetConnectCallback(ac, quota_on_connect);
+	redisAsyncSetDisconnectCallback(ac, quota_on_disconnect);
+	q->ac = ac;
+	if (q->cfg.pass[0]) {
+		argv[n] = "AUTH";
+		len[n++] = 4;
+		if (q->cfg.user[0]) {
+			argv[n] = q->cfg.user;
+			len[n] = strlen(q->cfg.user);
+			n++;
+		}
+		argv[n] = q->cfg.pass;
+		len[n] = strlen(q->cfg.pass);
+		n++;
+		redisAsyncCommandArgv(ac, quota_hello_reply, q, n, argv, len);
+	}
+	if (q->cfg.database != 0) {
+		snprintf(db, sizeof(db), "%ld", q->cfg.database);
+		argv[0] = "SELECT";
+		len[0] = 6;
+		argv[1] = db;
+		len[1] = strlen(db);
+		redisAsyncCommandArgv(ac, quota_hello_reply, q, 2, argv, len);
+	}
+}
+
+static void
+quota_load(struct quota *q, const struct rg_conf *conf)
+{
+	char	err[400];
+
+	if (quota_cfg_load(&q->cfg, conf, err, sizeof(err)) < 0)
+		msg_warn("quota: %s", err);
+}
+
+/* quota_create - start connecting to conf's Redis; never fails */
 struct quota *
 quota_create(struct event_base *base, const struct rg_conf *conf)
 {
 	struct quota *q = xcalloc(1, sizeof(*q));
 
-	(void) conf;
 	q->base = base;
+	q->retry = evtimer_new(base, quota_retry_fire, q);
+	if (q->retry == NULL)
+		msg_fatal("quota: cannot create a timer");
+	quota_load(q, conf);
+	quota_connect(q);
 	return (q);
 }
 
+/* quota_reconfigure - take conf's Redis settings; reconnect if they changed */
 void
 quota_reconfigure(struct quota *q, const struct rg_conf *conf)
 {
-	(void) q;
-	(void) conf;
+	struct quota_cfg old = q->cfg;
+
+	quota_load(q, conf);
+	if (quota_cfg_same(&old, &q->cfg))
+		return;
+	msg_info("quota: redis settings changed: reconnecting to %s", q->cfg.server);
+	event_del(q->retry);
+	q->backoff_ms = 0;
+	if (q->ac)
+		quota_drop(q);
+	else
+		quota_schedule(q);
 }
 
+/* Start one call: the request is built, or the call fails at once. */
+static void
+quota_call_start(struct quota *q, struct quota_call *c, int ok, const char *why)
+{
+	struct timeval tv;
+
+	if (!ok) {
+		quota_err_log(q, "request", why);
+		quota_call_answer(c, QUOTA_BACKEND_ERROR);
+		return;
+	}
+	if (q->ac == NULL || redisAsyncCommandArgv(q->ac, quota_reply, c, c->rq.argc,
+						   c->rq.argv, c->rq.len) != REDIS_OK) {
+		quota_call_answer(c, QUOTA_BACKEND_ERROR);
+		return;
+	}
+	c->held = 1;
+	tv.tv_sec = q->cfg.timeout_ms / 1000;
+	tv.tv_usec = (q->cfg.timeout_ms % 1000) * 1000;
+	evtimer_add(c->ev, &tv);
+}
+
+/* A new call, or NULL when it was answered at once (cap reached). */
+static struct quota_call *
+quota_call_new(struct quota *q, quota_done_fn done, void *arg)
+{
+	struct quota_call *c;
+
+	if (q->freeing) {
+		/* Documented exception: a callback run by quota_free(). */
+		done(arg, QUOTA_BACKEND_ERROR);
+		return (NULL);
+	}
+	c = xmalloc(sizeof(*c));
+	memset(c, 0, offsetof(struct quota_call, rq));
+	c->q = q;
+	c->done = done;
+	c->arg = arg;
+	if ((c->ev = event_new(q->base, -1, 0, quota_call_fire, c)) == NULL)
+		msg_fatal("quota: cannot create an event");
+	c->next = q->calls;
+	if (q->calls)
+		q->calls->prev = c;
+	q->calls = c;
+	if (++q->ncalls > QUOTA_MAX_CALLS) {
+		quota_err_log(q, "request", "too many calls in flight");
+		quota_call_answer(c, QUOTA_BACKEND_ERROR);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* quota_reserve - count one accepted RCPT (see quota.h) */
 void
 quota_reserve(struct quota *q, const struct rg_conf *conf, const struct rg_txn *t,
 	      const struct rg_verdict *v, quota_done_fn done, void *arg)
 {
-	(void) conf;
-	(void) t;
-	(void) v;
-	quota_later(q, done, arg);
+	struct quota_call *c = quota_call_new(q, done, arg);
+	char	err[200];
+	int	ok;
+
+	if (c == NULL)
+		return;
+	ok = quota_req_reserve(&c->rq, conf, t, v, err, sizeof(err)) == 0;
+	quota_call_start(q, c, ok, err);
 }
 
+/* quota_commit - make the transaction's reservation permanent usage */
 void
 quota_commit(struct quota *q, const struct rg_conf *conf, const struct rg_txn *t,
 	     const char *customer, quota_done_fn done, void *arg)
 {
-	(void) conf;
-	(void) t;
-	(void) customer;
-	quota_later(q, done, arg);
+	struct quota_call *c = quota_call_new(q, done, arg);
+	char	err[200];
+	int	ok;
+
+	if (c == NULL)
+		return;
+	ok = quota_req_finish(&c->rq, QOP_COMMIT, conf, t, customer, err, sizeof(err)) == 0;
+	quota_call_start(q, c, ok, err);
 }
 
+/* quota_release - give the transaction's reservation back now */
+void
+quota_release(struct quota *q, const struct rg_conf *conf, const struct rg_txn *t,
+	      const char *customer, quota_done_fn done, void *arg)
+{
+	struct quota_call *c = quota_call_new(q, done, arg);
+	char	err[200];
+	int	ok;
+
+	if (c == NULL)
+		return;
+	ok = quota_req_finish(&c->rq, QOP_RELEASE, conf, t, customer, err, sizeof(err)) == 0;
+	quota_call_start(q, c, ok, err);
+}
+
+/* quota_free - answer every open call (BACKEND_ERROR), close, free */
 void
 quota_free(struct quota *q)
 {
+	struct quota_call *c;
+	quota_done_fn done;
+	void   *arg;
+
+	if (q == NULL)
+		return;
+	q->freeing = 1;
+	if (q->ac) {
+		redisAsyncContext *ac = q->ac;
+
+		q->ac = NULL;
+		redisAsyncFree(ac);	/* frees the calls that timed out */
+	}
+	while ((c = q->calls) != NULL) {
+		done = c->done;
+		arg = c->arg;
+		quota_call_free(c);
+		if (done)
+			done(arg, QUOTA_BACKEND_ERROR);
+	}
+	event_free(q->retry);
 	free(q);
 }
 
-struct quota_sync *
-quota_sync_create(const struct rg_conf *conf)
-{
-	(void) conf;
-	return (xcalloc(1, sizeof(struct quota_sync)));
-}
-
-enum quota_result
-quota_sync_reserve(struct quota_sync *qs, const struct rg_conf *conf,
-		   const struct rg_txn *t, const struct rg_verdict *v)
-{
-	(void) qs; (void) conf; (void) t; (void) v;
-	return (QUOTA_BACKEND_ERROR);
-}
-
-enum quota_result
-quota_sync_commit(struct quota_sync *qs, const struct rg_conf *conf,
-		  const struct rg_txn *t, const char *customer)
-{
-	(void) qs; (void) conf; (void) t; (void) customer;
-	return (QUOTA_BACKEND_ERROR);
-}
-
-enum quota_result
-quota_sync_release(struct quota_sync *qs, const struct rg_conf *conf,
-		   const struct rg_txn *t, const char *customer)
-{
-	(void) qs; (void) conf; (void) t; (void) customer;
-	return (QUOTA_BACKEND_ERROR);
-}
-
-void
-quota_sync_free(struct quota_sync *qs)
-{
-	free(qs);
-}
-
+/* quota_apply - turn a result into the verdict's reply (DESIGN 3.4) */
 void
 quota_apply(const struct rg_conf *conf, struct rg_verdict *v, enum quota_result r)
 {
@@ -138,18 +512,31 @@ quota_apply(const struct rg_conf *conf, struct rg_verdict *v, enum quota_result 
 		relay_refuse(v, RG_QUOTA_CUSTOMER_PEAK, "", "customer 10-minute limit reached");
 		return;
 	case QUOTA_BACKEND_ERROR:
-		if (conf->on_backend_error == BACKEND_ACCEPT)
+		switch (conf->on_backend_error) {
+		case BACKEND_ACCEPT:
+			snprintf(v->reason + strlen(v->reason), sizeof(v->reason) - strlen(v->reason),
+				 "%squota backend unavailable, accepted (on_backend_error = accept)",
+				 v->reason[0] ? "; " : "");
 			return;
-		relay_refuse(v, RG_BACKEND_ERROR, "", "quota backend unavailable");
+		case BACKEND_REJECT:
+			relay_refuse(v, RG_BACKEND_ERROR, "", "quota backend unavailable");
+			v->code = 550;
+			snprintf(v->reply, sizeof(v->reply), "550 5.3.0 Relay policy unavailable.");
+			return;
+		case BACKEND_TEMPFAIL:
+			relay_refuse(v, RG_BACKEND_ERROR, "", "quota backend unavailable");
+			return;
+		}
 		return;
 	}
 }
 
+/* quota_result_name - a short stable name of a result, for log lines */
 const char *
 quota_result_name(enum quota_result r)
 {
 	static const char *const names[] = { "ok", "user", "customer_day",
 	"customer_peak", "backend_error" };
 
-	return (names[r]);
+	return ((unsigned) r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown");
 }

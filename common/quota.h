@@ -5,7 +5,8 @@
  *	-- event-driven front end (relayguard-policyd), one Redis round trip each:
  *	struct quota *q = quota_create(base, conf);
  *	quota_reserve(q, conf, &txn, &verdict, done, arg);	-- at RCPT, after an accepting verdict
- *	quota_commit(q, conf, &txn, done, arg);			-- at END-OF-MESSAGE
+ *	quota_commit(q, conf, &txn, customer, done, arg);	-- at END-OF-MESSAGE
+ *	quota_release(q, conf, &txn, customer, done, arg);	-- abort: give back now
  *	quota_reconfigure(q, conf);				-- after SIGHUP
  *	quota_free(q);
  *
@@ -14,6 +15,8 @@
  *	r = quota_sync_reserve(qs, conf, &txn, &verdict);
  *	r = quota_sync_commit(qs, conf, &txn, customer);
  *	r = quota_sync_release(qs, conf, &txn, customer);	-- abort/close: give back at once
+ *	quota_sync_show(qs, conf, "acme" or "alice@acme.example", stdout);	-- relayguardctl
+ *	quota_sync_reset(qs, conf, "acme" or "alice@acme.example");
  *
  *	quota_apply(conf, &verdict, r);	-- turn a result into the verdict's reply
  *
@@ -23,10 +26,23 @@
  *	the transaction's instance and expires after reservation_ttl unless
  *	committed.  Callbacks always run (with QUOTA_BACKEND_ERROR when Redis
  *	is down, slow beyond redis.timeout_ms, or the script fails) and never
- *	from inside the call that started them.
+ *	from inside the call that started them, except that quota_free()
+ *	answers every open call itself (calls started from those callbacks
+ *	are answered at once).  Call quota_free() before event_base_free().
+ *	Front ends must ignore SIGPIPE (hiredis writes with plain write()).
+ *
+ *	quota_commit() with txn->rcpt_count = recipients the MTA accepted (0 =
+ *	as reserved): a surplus reservation is given back.  Its result is
+ *	not just informative: when the reservation had expired and the
+ *	recipients no longer fit, nothing is counted and the limit's result
+ *	is returned, so a front end that refuses the message then keeps the
+ *	limit exact.  quota_sync_show() and quota_sync_reset() return 0, or
+ *	-1 after printing a message to stderr.
  */
 #ifndef RG_QUOTA_H
 #define RG_QUOTA_H
+
+#include <stdio.h>
 
 #include "conf.h"
 #include "relay.h"
@@ -51,6 +67,8 @@ void	quota_reserve(struct quota *, const struct rg_conf *, const struct rg_txn *
 		const struct rg_verdict *, quota_done_fn, void *arg);
 void	quota_commit(struct quota *, const struct rg_conf *, const struct rg_txn *,
 		const char *customer, quota_done_fn, void *arg);
+void	quota_release(struct quota *, const struct rg_conf *, const struct rg_txn *,
+		const char *customer, quota_done_fn, void *arg);
 void	quota_free(struct quota *);
 
 struct quota_sync;
@@ -62,6 +80,8 @@ enum quota_result quota_sync_commit(struct quota_sync *, const struct rg_conf *,
 		const struct rg_txn *, const char *customer);
 enum quota_result quota_sync_release(struct quota_sync *, const struct rg_conf *,
 		const struct rg_txn *, const char *customer);
+int	quota_sync_show(struct quota_sync *, const struct rg_conf *, const char *who, FILE *out);
+int	quota_sync_reset(struct quota_sync *, const struct rg_conf *, const char *who);
 void	quota_sync_free(struct quota_sync *);
 
 void	quota_apply(const struct rg_conf *, struct rg_verdict *, enum quota_result);

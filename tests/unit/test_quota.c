@@ -1,0 +1,1300 @@
+/*
+ * test_quota - relay quotas against a real redis-server started here
+ *
+ * The server runs on a private unix socket and loopback port in a temp
+ * directory; each test starts from an empty data set.  Covers every
+ * limit and its reply, the unique-recipient example of DESIGN 3.4,
+ * reservations (expiry, commit, release, late commit), NOSCRIPT, AUTH,
+ * SELECT, TCP and IPv6 servers, and for the event-driven API: callbacks
+ * never synchronous, timeouts with a SIGSTOPped server, recovery,
+ * restart, the pending-call cap and quota_free().
+ */
+#include "unit.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "quota.h"
+#include "quota_priv.h"
+#include "relay.h"
+
+static char tmpdir[256], sock[300], logpath[300];
+static int port;
+static pid_t redis_pid;
+
+/* ---------------------------------------------------------------- server */
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int	fd = socket(AF_INET, SOCK_STREAM, 0), p;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0
+	    || getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+		return (0);
+	p = ntohs(sa.sin_port);
+	close(fd);
+	return (p);
+}
+
+static redisContext *
+admin(void)
+{
+	struct timeval tv = { 2, 0 };
+	redisContext *c = redisConnectUnixWithTimeout(sock, tv);
+
+	if (c && !c->err)
+		redisSetTimeout(c, tv);
+	return (c);
+}
+
+static int
+redis_ping(void)
+{
+	redisContext *c = admin();
+	redisReply *r;
+	int	ok = 0;
+
+	if (c && !c->err && (r = redisCommand(c, "PING")) != NULL) {
+		ok = r->type == REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+	}
+	if (c)
+		redisFree(c);
+	return (ok);
+}
+
+static void
+redis_start(void)
+{
+	char	portstr[16];
+	int	i;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if ((redis_pid = fork()) == 0) {
+		execlp("redis-server", "redis-server", "--port", portstr,
+		       "--bind", "127.0.0.1", "-::1", "--unixsocket", sock,
+		       "--unixsocketperm", "700", "--save", "", "--appendonly", "no",
+		       "--dir", tmpdir, "--logfile", logpath, "--daemonize", "no",
+		       "--protected-mode", "no", (char *) NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100; i++) {
+		if (redis_ping())
+			return;
+		usleep(50000);
+	}
+	fprintf(stderr, "redis-server did not start; see %s\n", logpath);
+	abort();
+}
+
+static void
+redis_stop(void)
+{
+	int	st;
+
+	if (redis_pid <= 0)
+		return;
+	kill(redis_pid, SIGCONT);
+	kill(redis_pid, SIGTERM);
+	waitpid(redis_pid, &st, 0);
+	redis_pid = 0;
+	unlink(sock);
+}
+
+static int
+group_setup(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/rg-test_quota.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return (-1);
+	snprintf(sock, sizeof(sock), "%s/redis.sock", tmpdir);
+	snprintf(logpath, sizeof(logpath), "%s/redis.log", tmpdir);
+	port = free_port();
+	signal(SIGPIPE, SIG_IGN);
+	log_set_quiet(1);
+	redis_start();
+	return (0);
+}
+
+static int
+group_teardown(void **state)
+{
+	char	cmd[400];
+
+	redis_stop();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return (system(cmd));
+}
+
+/* Each test: a running, empty server. */
+static int
+setup(void **state)
+{
+	redisContext *c;
+	redisReply *r;
+
+	if (redis_pid > 0)
+		kill(redis_pid, SIGCONT);
+	if (redis_pid <= 0 || !redis_ping()) {
+		redis_stop();
+		redis_start();
+	}
+	c = admin();
+	/* a failed test may have left a password or an ACL user behind */
+	r = redisCommand(c, "AUTH defaultpw");
+	freeReplyObject(r);
+	r = redisCommand(c, "CONFIG SET requirepass %s", "");
+	freeReplyObject(r);
+	r = redisCommand(c, "ACL DELUSER relay");
+	freeReplyObject(r);
+	r = redisCommand(c, "FLUSHALL");
+	freeReplyObject(r);
+	redisFree(c);
+	return (0);
+}
+
+/* ---------------------------------------------------------------- config */
+
+static const char conf_text[] =
+"redis { server = \"%s\" timeout_ms = %d prefix = \"t\" %s }\n"
+"reservation_ttl = %d\n"
+"on_backend_error = \"%s\"\n"
+"customer \"acme\" {\n"
+"  domains = { \"acme.example\" }\n"
+"  licenses = 10\n"
+"  users = { \"alice@acme.example\", \"bob@acme.example\" }\n"
+"  limits { user_messages_per_day = 3 user_recipients_per_day = 4\n"
+"           customer_recipients_per_day = 10 customer_recipients_per_10min = 8 }\n"
+"  relay \"office\" { allowed_senders = \"domain_addresses\"\n"
+"                   ip \"office\" { range = \"192.0.2.0/24\" } }\n"
+"}\n"
+"customer \"big\" {\n"
+"  domains = { \"big.example\" }\n"
+"  licenses = 100\n"
+"  users = { \"carol@big.example\" }\n"
+"  limits { user_messages_per_day = 5000 user_recipients_per_day = 2\n"
+"           customer_recipients_per_day = 5000 customer_recipients_per_10min = 5000 }\n"
+"  relay \"office\" { allowed_senders = \"domain_addresses\"\n"
+"                   ip \"office\" { range = \"198.51.100.0/24\" } }\n"
+"}\n"
+"customer \"free\" {\n"
+"  domains = { \"free.example\" }\n"
+"  licenses = 10\n"
+"  billing = \"unpaid\"\n"
+"  users = { \"dave@free.example\" }\n"
+"  relay \"office\" { allowed_senders = \"domain_addresses\"\n"
+"                   ip \"office\" { range = \"203.0.113.0/24\" } }\n"
+"}\n";
+
+static struct rg_conf *
+mkconf_full(const char *server, int timeout_ms, const char *extra, int ttl, const char *onerr)
+{
+	char	text[4096], err[512], srv[400];
+	struct rg_conf *c;
+
+	if (server == NULL) {
+		snprintf(srv, sizeof(srv), "unix:%s", sock);
+		server = srv;
+	}
+	snprintf(text, sizeof(text), conf_text, server, timeout_ms, extra ? extra : "", ttl,
+		 onerr ? onerr : "tempfail");
+	c = conf_load_buf(text, "test.conf", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("config: %s", err);
+	return (c);
+}
+
+static struct rg_conf *
+mkconf(void)
+{
+	return (mkconf_full(NULL, 300, NULL, 2, NULL));
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+struct msg {
+	struct rg_txn t;
+	struct rg_verdict v;
+	char	instance[64];
+	const char *client;
+	const char *from;
+};
+
+static void
+msg_init(struct msg *m, const char *client, const char *from, const char *instance)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->instance, sizeof(m->instance), "%s", instance);
+	m->client = client;
+	m->from = from;
+	m->t.instance = m->instance;
+	m->t.queue_id = "";
+	m->t.client_addr = client;
+	m->t.helo = "client.example";
+	m->t.sasl_username = "";
+	m->t.sender = from;
+}
+
+/* The verdict for one RCPT; it must accept. */
+static void
+msg_decide(struct msg *m, const struct rg_conf *c, const char *to)
+{
+	m->t.recipient = to;
+	relay_decide(c, &m->t, &m->v);
+	if (m->v.code != 0)
+		fail_msg("relay_decide refused %s -> %s: %s (%s)", m->from, to, m->v.reply,
+			 m->v.reason);
+}
+
+static enum quota_result
+rcpt(struct quota_sync *qs, const struct rg_conf *c, struct msg *m, const char *to)
+{
+	enum quota_result r;
+
+	msg_decide(m, c, to);
+	r = quota_sync_reserve(qs, c, &m->t, &m->v);
+	if (r == QUOTA_OK)
+		m->t.nrcpt++;
+	return (r);
+}
+
+static enum quota_result
+commit(struct quota_sync *qs, const struct rg_conf *c, struct msg *m, unsigned accepted)
+{
+	m->t.rcpt_count = accepted;
+	m->t.recipient = "";
+	return (quota_sync_commit(qs, c, &m->t, m->v.customer->name));
+}
+
+/* One message with one recipient, committed. */
+static enum quota_result
+send1(struct quota_sync *qs, const struct rg_conf *c, const char *client, const char *from,
+      const char *to, int n)
+{
+	struct msg m;
+	char	inst[64];
+	enum quota_result r;
+
+	snprintf(inst, sizeof(inst), "I%d.%ld", n, (long) random());
+	msg_init(&m, client, from, inst);
+	if ((r = rcpt(qs, c, &m, to)) != QUOTA_OK)
+		return (r);
+	return (commit(qs, c, &m, 1));
+}
+
+static double
+now_s(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (tv.tv_sec + tv.tv_usec / 1e6);
+}
+
+static double
+redis_now(redisContext *a)
+{
+	redisReply *r = redisCommand(a, "TIME");
+	double	t = strtod(r->element[0]->str, NULL) + strtod(r->element[1]->str, NULL) / 1e6;
+
+	freeReplyObject(r);
+	return (t);
+}
+
+/* Live sum of a bucket hash, as the script counts it. */
+static long
+live(const char *key)
+{
+	redisContext *a = admin();
+	double	now = redis_now(a);
+	redisReply *r = redisCommand(a, "HGETALL %s", key);
+	long	sum = 0;
+	size_t	i;
+
+	for (i = 0; r && i + 1 < r->elements; i += 2)
+		if (strtod(r->element[i]->str, NULL) > now)
+			sum += strtol(r->element[i + 1]->str, NULL, 10);
+	freeReplyObject(r);
+	redisFree(a);
+	return (sum);
+}
+
+/* The script's cached sum of a bucket hash (field s); when the script
+ * dropped the cache (it rebuilds it on the next check), the live sum. */
+static long
+cached(const char *key)
+{
+	redisContext *a = admin();
+	redisReply *r = redisCommand(a, "HGET %s s", key);
+	long	v = r && r->type == REDIS_REPLY_STRING ? strtol(r->str, NULL, 10) : -1;
+
+	freeReplyObject(r);
+	redisFree(a);
+	return (v == -1 ? live(key) : v);
+}
+
+static long long
+integer(const char *fmt, const char *arg)
+{
+	redisContext *a = admin();
+	redisReply *r = redisCommand(a, fmt, arg);
+	long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -999;
+
+	freeReplyObject(r);
+	redisFree(a);
+	return (v);
+}
+
+static void
+admin_cmd(const char *cmd)
+{
+	redisContext *a = admin();
+	redisReply *r = redisCommand(a, cmd);
+
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		fail_msg("%s: %s", cmd, r ? r->str : a->errstr);
+	freeReplyObject(r);
+	redisFree(a);
+}
+
+/* Put n recipients into the customer day window, 23 h old. */
+static void
+old_usage(const char *customer, long n)
+{
+	redisContext *a = admin();
+	long	e = (long) redis_now(a) + 3600;
+	redisReply *r = redisCommand(a, "HINCRBY t:{%s}:cust:day %ld %ld", customer, e, n);
+
+	freeReplyObject(r);
+	r = redisCommand(a, "EXPIRE t:{%s}:cust:day 7200", customer);
+	freeReplyObject(r);
+	redisFree(a);
+}
+
+static void
+assert_reply(const struct rg_conf *c, struct msg *m, enum quota_result r, const char *reply)
+{
+	quota_apply(c, &m->v, r);
+	assert_string_equal(m->v.reply, reply);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void
+test_sha(void **state)
+{
+	redisContext *a = admin();
+	redisReply *r = redisCommand(a, "SCRIPT LOAD %s", quota_script);
+
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_string_equal(r->str, quota_script_sha());
+	freeReplyObject(r);
+	redisFree(a);
+}
+
+static void
+test_cfg_parse(void **state)
+{
+	struct rg_conf *c = mkconf_full("[::1]:6380", 100, NULL, 900, NULL);
+	struct quota_cfg cfg;
+	char	err[400], pw[400], path[300];
+	FILE   *fp;
+
+	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_string_equal(cfg.host, "::1");
+	assert_int_equal(cfg.port, 6380);
+	conf_unref(c);
+	c = mkconf_full("redis.example:6379", 100, NULL, 900, NULL);
+	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_string_equal(cfg.host, "redis.example");
+	assert_int_equal(cfg.port, 6379);
+	assert_string_equal(cfg.pass, "");
+	conf_unref(c);
+	c = mkconf_full("unix:/run/redis.sock", 100, NULL, 900, NULL);
+	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_int_equal(cfg.port, 0);
+	assert_string_equal(cfg.path, "/run/redis.sock");
+	conf_unref(c);
+
+	snprintf(path, sizeof(path), "%s/pw", tmpdir);
+	snprintf(pw, sizeof(pw), "password_file = \"%s\"", path);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("  relay s3cret \n", fp);
+	fclose(fp);
+	c = mkconf_full(NULL, 100, pw, 900, NULL);
+	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_string_equal(cfg.user, "relay");
+	assert_string_equal(cfg.pass, "s3cret");
+	conf_unref(c);
+	fp = fopen(path, "w");
+	fputs("only-a-password\n", fp);
+	fclose(fp);
+	c = mkconf_full(NULL, 100, pw, 900, NULL);
+	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_string_equal(cfg.user, "");
+	assert_string_equal(cfg.pass, "only-a-password");
+	conf_unref(c);
+	unlink(path);
+	c = mkconf_full(NULL, 100, pw, 900, NULL);
+	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), -1);
+	assert_string_contains(err, "password_file");
+	conf_unref(c);
+}
+
+/* DESIGN 3.4: 1,000 messages to A and 1,000 to B = 2 toward the user's
+ * unique-recipient limit, 2,000 toward the customer's. */
+static void
+test_unique_recipients(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m;
+	int	i;
+
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(send1(qs, c, "198.51.100.1", "carol@big.example", "a@dest.example", i),
+				 QUOTA_OK);
+		assert_int_equal(send1(qs, c, "198.51.100.1", "Carol@BIG.example", "A@Dest.Example", i),
+				 QUOTA_OK);
+		assert_int_equal(send1(qs, c, "198.51.100.1", "carol@big.example", "b@dest.example", i),
+				 QUOTA_OK);
+	}
+	assert_int_equal(integer("ZCARD %s", "t:{big}:user:carol@big.example:rcpts"), 2);
+	assert_int_equal(live("t:{big}:cust:day"), 3000);
+	assert_int_equal(live("t:{big}:cust:10m"), 3000);
+	assert_int_equal(live("t:{big}:user:carol@big.example:msgs"), 3000);
+
+	/* A third recipient passes the user's limit of 2. */
+	msg_init(&m, "198.51.100.1", "carol@big.example", "third");
+	assert_int_equal(rcpt(qs, c, &m, "c@dest.example"), QUOTA_USER);
+	assert_reply(c, &m, QUOTA_USER, "550 5.4.5 Daily SMTP relay limit exceeded for user.");
+	assert_int_equal(m.v.cls, RG_QUOTA_USER);
+	/* ... while a known one still passes, in the same message. */
+	msg_init(&m, "198.51.100.1", "carol@big.example", "third");
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	assert_int_equal(commit(qs, c, &m, 1), QUOTA_OK);
+
+	/* An unregistered sender has no user limits, but counts for the customer. */
+	assert_int_equal(send1(qs, c, "198.51.100.1", "eve@big.example", "c@dest.example", 1),
+			 QUOTA_OK);
+	assert_int_equal(send1(qs, c, "198.51.100.1", "eve@big.example", "d@dest.example", 2),
+			 QUOTA_OK);
+	assert_int_equal(live("t:{big}:cust:day"), 3003);
+	assert_int_equal(integer("EXISTS %s", "t:{big}:user:eve@big.example:rcpts"), 0);
+	assert_int_equal(integer("ZCARD %s", "t:{big}:user:carol@big.example:rcpts"), 2);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* user_messages_per_day: counted once per message, checked at the first
+ * RCPT, and reservations count so concurrent messages cannot overshoot. */
+static void
+test_user_messages(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m[4];
+	int	i;
+
+	/* limit 3: three messages of two recipients each */
+	for (i = 0; i < 3; i++) {
+		char	inst[16];
+
+		snprintf(inst, sizeof(inst), "msg%d", i);
+		msg_init(&m[0], "192.0.2.1", "alice@acme.example", inst);
+		assert_int_equal(rcpt(qs, c, &m[0], "x@dest.example"), QUOTA_OK);
+		assert_int_equal(rcpt(qs, c, &m[0], "y@dest.example"), QUOTA_OK);
+		assert_int_equal(commit(qs, c, &m[0], 2), QUOTA_OK);
+	}
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 3);
+	msg_init(&m[0], "192.0.2.1", "alice@acme.example", "msg3");
+	assert_int_equal(rcpt(qs, c, &m[0], "x@dest.example"), QUOTA_USER);
+	assert_reply(c, &m[0], QUOTA_USER, "550 5.4.5 Daily SMTP relay limit exceeded for user.");
+	/* bob is another user of the same customer */
+	assert_int_equal(send1(qs, c, "192.0.2.1", "bob@acme.example", "x@dest.example", 1),
+			 QUOTA_OK);
+
+	/* Reserved but uncommitted messages count: three open, the fourth is refused. */
+	admin_cmd("FLUSHALL");
+	for (i = 0; i < 3; i++) {
+		char	inst[16];
+
+		snprintf(inst, sizeof(inst), "open%d", i);
+		msg_init(&m[i], "192.0.2.1", "alice@acme.example", inst);
+		assert_int_equal(rcpt(qs, c, &m[i], "x@dest.example"), QUOTA_OK);
+	}
+	msg_init(&m[3], "192.0.2.1", "alice@acme.example", "open3");
+	assert_int_equal(rcpt(qs, c, &m[3], "x@dest.example"), QUOTA_USER);
+	/* a further RCPT of an open message is no new message */
+	assert_int_equal(rcpt(qs, c, &m[0], "y@dest.example"), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 3);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(commit(qs, c, &m[i], 0), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 3);
+	assert_int_equal(live("t:{acme}:cust:day"), 4);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* user_recipients_per_day = 4 at acme, checked before the customer limits. */
+static void
+test_user_recipients_order(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m;
+	char	to[64];
+	int	i;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "u1");
+	for (i = 0; i < 4; i++) {
+		snprintf(to, sizeof(to), "r%d@dest.example", i);
+		assert_int_equal(rcpt(qs, c, &m, to), QUOTA_OK);
+	}
+	assert_int_equal(rcpt(qs, c, &m, "r9@dest.example"), QUOTA_USER);
+	/* the same recipient twice counts once for the user, twice for the customer */
+	assert_int_equal(rcpt(qs, c, &m, "r0@dest.example"), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:10m"), 5);
+	/* fill the customer's 10-minute limit (8) with an unregistered sender */
+	msg_init(&m, "192.0.2.1", "printer@acme.example", "u2");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(rcpt(qs, c, &m, "p@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "p@dest.example"), QUOTA_CUSTOMER_PEAK);
+	/* user first: alice at her recipient limit gets the user reply */
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "u3");
+	assert_int_equal(rcpt(qs, c, &m, "new@dest.example"), QUOTA_USER);
+	/* a known recipient of alice: now the customer limit speaks */
+	assert_int_equal(rcpt(qs, c, &m, "r1@dest.example"), QUOTA_CUSTOMER_PEAK);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+static void
+test_customer_limits(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m;
+	int	i;
+
+	/* 10 minutes: 8 */
+	msg_init(&m, "192.0.2.7", "scanner@acme.example", "c1");
+	for (i = 0; i < 8; i++)
+		assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_CUSTOMER_PEAK);
+	assert_reply(c, &m, QUOTA_CUSTOMER_PEAK,
+		     "450 4.2.1 Peak SMTP relay limit exceeded for customer.");
+	assert_int_equal(m.v.cls, RG_QUOTA_CUSTOMER_PEAK);
+	/* earlier recipients stand */
+	assert_int_equal(commit(qs, c, &m, 8), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:day"), 8);
+
+	/* day: 10, with 5 from 23 hours ago outside the 10-minute window */
+	admin_cmd("FLUSHALL");
+	old_usage("acme", 5);
+	msg_init(&m, "192.0.2.7", "scanner@acme.example", "c2");
+	for (i = 0; i < 5; i++)
+		assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_CUSTOMER_DAY);
+	assert_reply(c, &m, QUOTA_CUSTOMER_DAY,
+		     "550 5.7.1 Daily SMTP relay limit exceeded for customer.");
+	assert_int_equal(m.v.cls, RG_QUOTA_CUSTOMER_DAY);
+	/* other customers are not affected */
+	assert_int_equal(send1(qs, c, "198.51.100.2", "x@big.example", "x@dest.example", 1),
+			 QUOTA_OK);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* Unpaid and trial customers: 100 a day, 50 in 10 minutes. */
+static void
+test_unpaid_tier(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	const struct rg_customer *cu = conf_customer(c, "free");
+	struct msg m;
+	int	i;
+
+	assert_int_equal(cu->limits.customer_recipients_per_day, 100);
+	assert_int_equal(cu->limits.customer_recipients_per_10min, 50);
+	msg_init(&m, "203.0.113.5", "dave@free.example", "f1");
+	for (i = 0; i < 50; i++) {
+		char	to[64];
+
+		snprintf(to, sizeof(to), "r%d@dest.example", i);
+		assert_int_equal(rcpt(qs, c, &m, to), QUOTA_OK);
+	}
+	assert_int_equal(rcpt(qs, c, &m, "r0@dest.example"), QUOTA_CUSTOMER_PEAK);
+	assert_int_equal(commit(qs, c, &m, 50), QUOTA_OK);
+
+	admin_cmd("FLUSHALL");
+	old_usage("free", 60);
+	msg_init(&m, "203.0.113.5", "someone@free.example", "f2");
+	for (i = 0; i < 40; i++)
+		assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_CUSTOMER_DAY);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* A reservation never committed frees after reservation_ttl (2 s here). */
+static void
+test_reservation_expires(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m;
+	char	inst[16];
+	int	i;
+
+	for (i = 0; i < 8; i++) {
+		snprintf(inst, sizeof(inst), "e%d", i);
+		msg_init(&m, "192.0.2.1", "scanner@acme.example", inst);
+		assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_OK);
+	}
+	msg_init(&m, "192.0.2.1", "scanner@acme.example", "e8");
+	assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_CUSTOMER_PEAK);
+	assert_true(integer("TTL %s", "t:{acme}:rsv:e0") > 0);
+	usleep(2100000);
+	assert_int_equal(live("t:{acme}:cust:10m"), 0);
+	for (i = 0; i < 8; i++) {
+		snprintf(inst, sizeof(inst), "f%d", i);
+		msg_init(&m, "192.0.2.1", "scanner@acme.example", inst);
+		assert_int_equal(rcpt(qs, c, &m, "x@dest.example"), QUOTA_OK);
+	}
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* Commit counts the message once; a surplus reservation is given back. */
+static void
+test_commit(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "k1");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "c@dest.example"), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 1);
+	assert_int_equal(commit(qs, c, &m, 3), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 1);
+	assert_int_equal(live("t:{acme}:cust:day"), 3);
+	assert_int_equal(live("t:{acme}:cust:10m"), 3);
+	assert_int_equal(integer("EXISTS %s", "t:{acme}:rsv:k1"), 0);
+	/* committed usage outlives the reservation: still there after ttl */
+	assert_true(integer("TTL %s", "t:{acme}:cust:day") > 86000);
+	assert_true(integer("TTL %s", "t:{acme}:user:alice@acme.example:rcpts") > 86000);
+
+	/* 3 reserved, the MTA accepted 2: one goes back */
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "k2");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "c@dest.example"), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:day"), 6);
+	assert_int_equal(commit(qs, c, &m, 2), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:day"), 5);
+	assert_int_equal(live("t:{acme}:cust:10m"), 5);
+	/* the script's cached sums follow every move */
+	assert_int_equal(cached("t:{acme}:cust:day"), 5);
+	assert_int_equal(cached("t:{acme}:cust:10m"), 5);
+	assert_int_equal(cached("t:{acme}:user:alice@acme.example:msgs"), 2);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 2);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+static void
+test_release(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m;
+	int	i;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "r1");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:10m"), 3);
+	m.t.recipient = "";
+	assert_int_equal(quota_sync_release(qs, c, &m.t, "acme"), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:10m"), 0);
+	assert_int_equal(cached("t:{acme}:cust:10m"), 0);
+	assert_int_equal(live("t:{acme}:cust:day"), 0);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 0);
+	assert_int_equal(integer("EXISTS %s", "t:{acme}:rsv:r1"), 0);
+	msg_init(&m, "192.0.2.1", "scanner@acme.example", "r2");
+	for (i = 0; i < 8; i++)
+		assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_CUSTOMER_PEAK);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* A commit after the reservation expired counts only what still fits. */
+static void
+test_late_commit(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m, n;
+	int	i;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "late1");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	usleep(2100000);
+	assert_int_equal(live("t:{acme}:cust:10m"), 0);
+	assert_int_equal(commit(qs, c, &m, 2), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:10m"), 2);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 1);
+	assert_int_equal(integer("ZCARD %s", "t:{acme}:user:alice@acme.example:rcpts"), 2);
+
+	/* expired again, and meanwhile others took the room: nothing counted */
+	msg_init(&m, "192.0.2.1", "scanner@acme.example", "late2");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	usleep(2100000);
+	msg_init(&n, "192.0.2.1", "scanner@acme.example", "late3");
+	for (i = 0; i < 6; i++)
+		assert_int_equal(rcpt(qs, c, &n, "a@dest.example"), QUOTA_OK);
+	/* day: 2 + 6 + 3 > 10 (checked before the 10 minutes: 8 + 3 > 8) */
+	assert_int_equal(commit(qs, c, &m, 3), QUOTA_CUSTOMER_DAY);
+	assert_int_equal(live("t:{acme}:cust:10m"), 8);
+
+	/* a RCPT that finds its reservation expired claims the old ones again */
+	admin_cmd("FLUSHALL");
+	msg_init(&m, "192.0.2.1", "scanner@acme.example", "late4");
+	for (i = 0; i < 3; i++)
+		assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	usleep(2100000);
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:10m"), 4);
+	assert_int_equal(commit(qs, c, &m, 4), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:10m"), 4);
+	assert_int_equal(cached("t:{acme}:cust:10m"), 4);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* Exactly one EVALSHA per decision; an empty script cache costs one EVAL. */
+static void
+test_noscript_and_commandstats(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	redisContext *a = admin();
+	redisReply *r;
+	struct msg m;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "n1");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	freeReplyObject(redisCommand(a, "SCRIPT FLUSH"));
+	freeReplyObject(redisCommand(a, "CONFIG RESETSTAT"));
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	r = redisCommand(a, "INFO commandstats");
+	assert_string_contains(r->str, "cmdstat_evalsha:calls=1,");
+	assert_string_contains(r->str, "cmdstat_eval:calls=1,");
+	freeReplyObject(r);
+
+	freeReplyObject(redisCommand(a, "CONFIG RESETSTAT"));
+	assert_int_equal(rcpt(qs, c, &m, "c@dest.example"), QUOTA_OK);
+	r = redisCommand(a, "INFO commandstats");
+	assert_string_contains(r->str, "cmdstat_evalsha:calls=1,");
+	assert_null(strstr(r->str, "cmdstat_eval:"));
+	assert_null(strstr(r->str, "cmdstat_script"));
+	freeReplyObject(r);
+
+	freeReplyObject(redisCommand(a, "CONFIG RESETSTAT"));
+	assert_int_equal(commit(qs, c, &m, 3), QUOTA_OK);
+	r = redisCommand(a, "INFO commandstats");
+	assert_string_contains(r->str, "cmdstat_evalsha:calls=1,");
+	assert_null(strstr(r->str, "cmdstat_eval:"));
+	freeReplyObject(r);
+	redisFree(a);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+static void
+test_apply(void **state)
+{
+	const char *modes[] = { "tempfail", "accept", "reject" };
+	const char *want[] = { "451 4.3.0 Relay policy temporarily unavailable.", "",
+	"550 5.3.0 Relay policy unavailable." };
+	struct msg m;
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		struct rg_conf *c = mkconf_full(NULL, 100, NULL, 900, modes[i]);
+
+		msg_init(&m, "192.0.2.1", "alice@acme.example", "a");
+		msg_decide(&m, c, "x@dest.example");
+		quota_apply(c, &m.v, QUOTA_BACKEND_ERROR);
+		assert_string_equal(m.v.reply, want[i]);
+		assert_int_equal(m.v.code, i == 0 ? 451 : i == 1 ? 0 : 550);
+		assert_int_equal(m.v.cls, i == 1 ? RG_ACCEPT : RG_BACKEND_ERROR);
+		msg_decide(&m, c, "x@dest.example");
+		quota_apply(c, &m.v, QUOTA_OK);
+		assert_int_equal(m.v.code, 0);
+		conf_unref(c);
+	}
+	assert_string_equal(quota_result_name(QUOTA_CUSTOMER_PEAK), "customer_peak");
+	assert_string_equal(quota_result_name(QUOTA_BACKEND_ERROR), "backend_error");
+}
+
+static void
+test_show_reset(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	char	buf[4096];
+	FILE   *fp;
+	int	i;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(send1(qs, c, "192.0.2.1", "alice@acme.example", "a@dest.example", i),
+				 QUOTA_OK);
+	fp = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(quota_sync_show(qs, c, "alice@acme.example", fp), 0);
+	fclose(fp);
+	assert_string_contains(buf, "user alice@acme.example (customer acme)\n  user_messages_per_day ");
+	assert_string_contains(buf, " 3 of 3 used, 0 left; ");
+	assert_string_contains(buf, " in 24h");
+	assert_string_contains(buf, "user_recipients_per_day        1 of 4 used, 3 left; 1 free in 2");
+	assert_string_contains(buf, "customer acme (paid, 10 licences)\n  customer_recipients_per_day ");
+	assert_string_contains(buf, " 3 of 10 used, 7 left; ");
+	assert_string_contains(buf, " 3 of 8 used, 5 left; ");
+	assert_string_contains(buf, " in 10m");
+	fp = fmemopen(buf, sizeof(buf), "w");
+	assert_int_equal(quota_sync_show(qs, c, "acme", fp), 0);
+	fclose(fp);
+	assert_null(strstr(buf, "user "));
+	assert_string_contains(buf, "customer acme (paid, 10 licences)");
+	assert_int_equal(quota_sync_show(qs, c, "nobody@nowhere.example", stdout), -1);
+
+	assert_int_equal(quota_sync_reset(qs, c, "alice@acme.example"), 0);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 0);
+	assert_int_equal(live("t:{acme}:cust:day"), 3);
+	assert_int_equal(send1(qs, c, "192.0.2.1", "alice@acme.example", "a@dest.example", 9),
+			 QUOTA_OK);
+	assert_int_equal(quota_sync_reset(qs, c, "acme"), 0);
+	assert_int_equal(integer("DBSIZE%s", ""), 0);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* A hanging Redis (SIGSTOP): the blocking API gives up after timeout_ms. */
+static void
+test_sync_timeout(void **state)
+{
+	struct rg_conf *c = mkconf();
+	struct quota_sync *qs = quota_sync_create(c);
+	struct msg m;
+	double	t0, dt;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "s1");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	kill(redis_pid, SIGSTOP);
+	t0 = now_s();
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_BACKEND_ERROR);
+	dt = now_s() - t0;
+	assert_true(dt < 0.300 + 0.3);
+	/* a fresh connection to the stopped server too */
+	t0 = now_s();
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_BACKEND_ERROR);
+	assert_true(now_s() - t0 < 0.300 * 2 + 0.3);
+	kill(redis_pid, SIGCONT);
+	assert_int_equal(rcpt(qs, c, &m, "c@dest.example"), QUOTA_OK);
+
+	/* Redis restarted: the stale connection is replaced transparently. */
+	redis_stop();
+	redis_start();
+	assert_int_equal(rcpt(qs, c, &m, "d@dest.example"), QUOTA_OK);
+	/* Redis gone: an error, not a hang */
+	redis_stop();
+	t0 = now_s();
+	assert_int_equal(rcpt(qs, c, &m, "e@dest.example"), QUOTA_BACKEND_ERROR);
+	assert_true(now_s() - t0 < 0.5);
+	redis_start();
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/* AUTH from password_file (both forms) and SELECT of database. */
+static void
+test_auth_database(void **state)
+{
+	char	path[300], extra[400];
+	struct rg_conf *c;
+	struct quota_sync *qs;
+	struct msg m;
+	FILE   *fp;
+
+	snprintf(path, sizeof(path), "%s/pw", tmpdir);
+	admin_cmd("ACL SETUSER relay on >relaypw ~* &* +@all");
+	fp = fopen(path, "w");
+	fputs("relay relaypw\n", fp);
+	fclose(fp);
+	snprintf(extra, sizeof(extra), "password_file = \"%s\" database = 3", path);
+	c = mkconf_full(NULL, 300, extra, 900, NULL);
+	admin_cmd("CONFIG SET requirepass defaultpw");
+	qs = quota_sync_create(c);
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "auth1");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	quota_sync_free(qs);
+	conf_unref(c);
+
+	/* just a password: the default user */
+	fp = fopen(path, "w");
+	fputs("defaultpw\n", fp);
+	fclose(fp);
+	c = mkconf_full(NULL, 300, extra, 900, NULL);
+	qs = quota_sync_create(c);
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	quota_sync_free(qs);
+	conf_unref(c);
+
+	/* no password: refused by the server */
+	c = mkconf_full(NULL, 300, "database = 3", 900, NULL);
+	qs = quota_sync_create(c);
+	assert_int_equal(rcpt(qs, c, &m, "c@dest.example"), QUOTA_BACKEND_ERROR);
+	quota_sync_free(qs);
+	conf_unref(c);
+	{
+		redisContext *a = admin();
+		redisReply *r;
+
+		freeReplyObject(redisCommand(a, "AUTH defaultpw"));
+		r = redisCommand(a, "SELECT 3");
+		freeReplyObject(r);
+		r = redisCommand(a, "EXISTS t:{acme}:rsv:auth1");
+		assert_int_equal(r->integer, 1);
+		freeReplyObject(r);
+		freeReplyObject(redisCommand(a, "SELECT 0"));
+		r = redisCommand(a, "DBSIZE");
+		assert_int_equal(r->integer, 0);
+		freeReplyObject(r);
+		freeReplyObject(redisCommand(a, "CONFIG SET requirepass %s", ""));
+		freeReplyObject(redisCommand(a, "ACL DELUSER relay"));
+		redisFree(a);
+	}
+	unlink(path);
+}
+
+/* host:port and [v6]:port servers */
+static void
+test_tcp(void **state)
+{
+	char	srv[64];
+	const char *fmt[] = { "127.0.0.1:%d", "[::1]:%d", "localhost:%d" };
+	struct rg_conf *c;
+	struct quota_sync *qs;
+	struct msg m;
+	int	i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(srv, sizeof(srv), fmt[i], port);
+		c = mkconf_full(srv, 300, NULL, 900, NULL);
+		qs = quota_sync_create(c);
+		msg_init(&m, "192.0.2.1", "alice@acme.example", srv);
+		assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+		quota_sync_free(qs);
+		conf_unref(c);
+	}
+}
+
+/* ---------------------------------------------------------------- async */
+
+struct done {
+	int	calls;
+	enum quota_result r;
+	double	at;
+};
+
+static void
+on_done(void *arg, enum quota_result r)
+{
+	struct done *d = arg;
+
+	d->calls++;
+	d->r = r;
+	d->at = now_s();
+}
+
+/* Run the loop until d is answered or secs pass. */
+static void
+wait_done(struct event_base *base, struct done *d, double secs)
+{
+	double	end = now_s() + secs;
+
+	while (d->calls == 0 && now_s() < end)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+}
+
+static enum quota_result
+async_rcpt(struct event_base *base, struct quota *q, const struct rg_conf *c, struct msg *m,
+	   const char *to, double *took)
+{
+	struct done d = { 0, QUOTA_OK, 0 };
+	double	t0 = now_s();
+
+	msg_decide(m, c, to);
+	quota_reserve(q, c, &m->t, &m->v, on_done, &d);
+	assert_int_equal(d.calls, 0);		/* never inside the call */
+	wait_done(base, &d, 5);
+	assert_int_equal(d.calls, 1);
+	if (took)
+		*took = d.at - t0;
+	/* and never twice */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(d.calls, 1);
+	return (d.r);
+}
+
+/* Retry until OK (the daemon recovers by itself) or secs pass. */
+static int
+async_recovers(struct event_base *base, struct quota *q, const struct rg_conf *c,
+	       struct msg *m, double secs)
+{
+	double	end = now_s() + secs;
+
+	while (now_s() < end) {
+		if (async_rcpt(base, q, c, m, "rec@dest.example", NULL) == QUOTA_OK)
+			return (1);
+		usleep(20000);
+	}
+	return (0);
+}
+
+static void
+test_async(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct rg_conf *c = mkconf();
+	struct quota *q = quota_create(base, c);
+	struct msg m;
+	struct done d = { 0, QUOTA_OK, 0 };
+	double	took;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "as1");
+	assert_int_equal(async_rcpt(base, q, c, &m, "a@dest.example", NULL), QUOTA_OK);
+	assert_int_equal(async_rcpt(base, q, c, &m, "b@dest.example", NULL), QUOTA_OK);
+	m.t.rcpt_count = 2;
+	quota_commit(q, c, &m.t, "acme", on_done, &d);
+	assert_int_equal(d.calls, 0);
+	wait_done(base, &d, 5);
+	assert_int_equal(d.r, QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:day"), 2);
+	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 1);
+
+	/* limits through the async path */
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "as2");
+	assert_int_equal(async_rcpt(base, q, c, &m, "c@dest.example", NULL), QUOTA_OK);
+	assert_int_equal(async_rcpt(base, q, c, &m, "d@dest.example", NULL), QUOTA_OK);
+	assert_int_equal(async_rcpt(base, q, c, &m, "e@dest.example", NULL), QUOTA_USER);
+
+	/* empty script cache */
+	admin_cmd("SCRIPT FLUSH");
+	assert_int_equal(async_rcpt(base, q, c, &m, "a@dest.example", NULL), QUOTA_OK);
+
+	/* hanging Redis: an answer within timeout_ms, then recovery */
+	kill(redis_pid, SIGSTOP);
+	assert_int_equal(async_rcpt(base, q, c, &m, "a@dest.example", &took), QUOTA_BACKEND_ERROR);
+	assert_true(took >= 0.25 && took < 0.300 + 0.3);
+	/* no queueing behind the hung call: the next one is answered in time too */
+	assert_int_equal(async_rcpt(base, q, c, &m, "a@dest.example", &took), QUOTA_BACKEND_ERROR);
+	assert_true(took < 0.300 + 0.3);
+	kill(redis_pid, SIGCONT);
+	assert_true(async_recovers(base, q, c, &m, 3));
+
+	/* Redis restarted with an empty data set and script cache */
+	redis_stop();
+	assert_int_equal(async_rcpt(base, q, c, &m, "a@dest.example", &took), QUOTA_BACKEND_ERROR);
+	assert_true(took < 0.300 + 0.3);
+	redis_start();
+	assert_true(async_recovers(base, q, c, &m, 3));
+	assert_int_equal(async_rcpt(base, q, c, &m, "b@dest.example", NULL), QUOTA_OK);
+
+	quota_free(q);
+	event_base_free(base);
+	conf_unref(c);
+}
+
+/* Every call answered exactly once: cap, hang, quota_free. */
+#define NCALLS	10050
+static void
+test_async_cap_and_free(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct rg_conf *c = mkconf();
+	struct quota *q = quota_create(base, c);
+	struct done *d = calloc(NCALLS, sizeof(*d));
+	struct msg m;
+	int	i, err = 0;
+	double	end;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "cap");
+	msg_decide(&m, c, "a@dest.example");
+	assert_int_equal(async_rcpt(base, q, c, &m, "a@dest.example", NULL), QUOTA_OK);
+	kill(redis_pid, SIGSTOP);
+	for (i = 0; i < NCALLS; i++)
+		quota_reserve(q, c, &m.t, &m.v, on_done, &d[i]);
+	end = now_s() + 5;
+	while (now_s() < end) {
+		int	n = 0;
+
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		for (i = 0; i < NCALLS; i++)
+			n += d[i].calls;
+		if (n == NCALLS)
+			break;
+		usleep(1000);
+	}
+	for (i = 0; i < NCALLS; i++) {
+		assert_int_equal(d[i].calls, 1);
+		if (d[i].r == QUOTA_BACKEND_ERROR)
+			err++;
+	}
+	assert_int_equal(err, NCALLS);
+	kill(redis_pid, SIGCONT);
+	assert_true(async_recovers(base, q, c, &m, 3));
+
+	/* quota_free answers what is still open, once */
+	memset(d, 0, NCALLS * sizeof(*d));
+	for (i = 0; i < 5; i++)
+		quota_reserve(q, c, &m.t, &m.v, on_done, &d[i]);
+	quota_free(q);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(d[i].calls, 1);
+		assert_int_equal(d[i].r, QUOTA_BACKEND_ERROR);
+	}
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(d[i].calls, 1);
+	free(d);
+	event_base_free(base);
+	conf_unref(c);
+}
+
+/* 400 racing reservations from distinct transactions: exactly the limit. */
+static void
+test_async_race(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct rg_conf *c = mkconf_full(NULL, 2000, NULL, 900, NULL);
+	struct quota *q = quota_create(base, c);
+	struct done d[400];
+	struct msg m[400];
+	int	i, n, ok = 0, peak = 0;
+	double	end = now_s() + 10;
+
+	memset(d, 0, sizeof(d));
+	for (i = 0; i < 400; i++) {
+		char	inst[16];
+
+		snprintf(inst, sizeof(inst), "race%d", i);
+		msg_init(&m[i], "192.0.2.1", "printer@acme.example", inst);
+		msg_decide(&m[i], c, "x@dest.example");
+		quota_reserve(q, c, &m[i].t, &m[i].v, on_done, &d[i]);
+	}
+	do {
+		event_base_loop(base, EVLOOP_ONCE);
+		for (i = n = 0; i < 400; i++)
+			n += d[i].calls;
+	} while (n < 400 && now_s() < end);
+	for (i = 0; i < 400; i++) {
+		assert_int_equal(d[i].calls, 1);
+		ok += d[i].r == QUOTA_OK;
+		peak += d[i].r == QUOTA_CUSTOMER_PEAK;
+	}
+	assert_int_equal(ok, 8);
+	assert_int_equal(peak, 392);
+	quota_free(q);
+	event_base_free(base);
+	conf_unref(c);
+}
+
+/* quota_reconfigure: a down server replaced by a good one, a new database */
+static void
+test_async_reconfigure(void **state)
+{
+	struct event_base *base = event_base_new();
+	char	bad[400];
+	struct rg_conf *c0, *c1, *c2;
+	struct quota *q;
+	struct msg m;
+
+	snprintf(bad, sizeof(bad), "unix:%s/nothing.sock", tmpdir);
+	c0 = mkconf_full(bad, 300, NULL, 900, NULL);
+	c1 = mkconf();
+	c2 = mkconf_full(NULL, 300, "database = 2", 900, NULL);
+	q = quota_create(base, c0);
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "rc1");
+	assert_int_equal(async_rcpt(base, q, c0, &m, "a@dest.example", NULL), QUOTA_BACKEND_ERROR);
+	assert_int_equal(async_rcpt(base, q, c0, &m, "a@dest.example", NULL), QUOTA_BACKEND_ERROR);
+	quota_reconfigure(q, c1);
+	assert_true(async_recovers(base, q, c1, &m, 3));
+	assert_int_equal(integer("EXISTS %s", "t:{acme}:rsv:rc1"), 1);
+	quota_reconfigure(q, c2);
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "rc2");
+	assert_true(async_recovers(base, q, c2, &m, 3));
+	assert_int_equal(integer("EXISTS %s", "t:{acme}:rsv:rc2"), 0);	/* not in db 0 */
+	quota_free(q);
+	event_base_free(base);
+	conf_unref(c0);
+	conf_unref(c1);
+	conf_unref(c2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_sha, setup),
+		cmocka_unit_test_setup(test_cfg_parse, setup),
+		cmocka_unit_test_setup(test_unique_recipients, setup),
+		cmocka_unit_test_setup(test_user_messages, setup),
+		cmocka_unit_test_setup(test_user_recipients_order, setup),
+		cmocka_unit_test_setup(test_customer_limits, setup),
+		cmocka_unit_test_setup(test_unpaid_tier, setup),
+		cmocka_unit_test_setup(test_reservation_expires, setup),
+		cmocka_unit_test_setup(test_commit, setup),
+		cmocka_unit_test_setup(test_release, setup),
+		cmocka_unit_test_setup(test_late_commit, setup),
+		cmocka_unit_test_setup(test_noscript_and_commandstats, setup),
+		cmocka_unit_test_setup(test_apply, setup),
+		cmocka_unit_test_setup(test_show_reset, setup),
+		cmocka_unit_test_setup(test_sync_timeout, setup),
+		cmocka_unit_test_setup(test_auth_database, setup),
+		cmocka_unit_test_setup(test_tcp, setup),
+		cmocka_unit_test_setup(test_async, setup),
+		cmocka_unit_test_setup(test_async_cap_and_free, setup),
+		cmocka_unit_test_setup(test_async_race, setup),
+		cmocka_unit_test_setup(test_async_reconfigure, setup),
+	};
+
+	return (cmocka_run_group_tests(tests, group_setup, group_teardown));
+}
