@@ -5,19 +5,24 @@
  *	relayguardctl [-c FILE] check [-q]
  *	relayguardctl [-c FILE] explain --client IP [--helo H] [--sasl U] [--tls]
  *			--from ADDR --rcpt ADDR [--nrcpt N]
+ *	relayguardctl [-c FILE] quota show|reset CUSTOMER|USER
  *
  * DESCRIPTION
  *	check validates the configuration exactly as the daemons' -t does and
  *	prints what it holds: customers, relay settings, ranges and the limits
  *	in force.  explain runs the relay decision for the facts given, the
  *	same function the daemons call, and prints the verdict, the customer,
- *	the setting and why; it consumes no quota.  See relayguardctl(8).
+ *	the setting and why; it consumes no quota.  quota show prints the
+ *	usage of a customer or user against each limit and when it frees up;
+ *	quota reset clears it.  See relayguardctl(8).
  *
  * EXIT STATUS
  *	check: 0 valid, 1 invalid.  explain: 0 relay permitted, 1 refused,
- *	2 usage or configuration error.
+ *	2 usage or configuration error.  quota: 0 done, 1 failed (Redis
+ *	unreachable, unknown customer or user), 2 usage or configuration.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "quota.h"
 #include "relay.h"
 
 static void
@@ -33,7 +39,8 @@ usage(void)
 	fprintf(stderr,
 		"usage: relayguardctl [-c FILE] check [-q]\n"
 		"       relayguardctl [-c FILE] explain --client IP [--helo NAME] [--sasl USER] [--tls]\n"
-		"                     --from ADDR --rcpt ADDR [--nrcpt N]\n");
+		"                     --from ADDR --rcpt ADDR [--nrcpt N]\n"
+		"       relayguardctl [-c FILE] quota show|reset CUSTOMER|USER\n");
 	exit(2);
 }
 
@@ -161,6 +168,24 @@ ctl_explain(const struct rg_conf *c, int argc, char **argv)
 	return (v.code == 0 ? 0 : 1);
 }
 
+static int
+ctl_quota(const struct rg_conf *c, int argc, char **argv)
+{
+	struct quota_sync *qs;
+	int	rc;
+
+	if (argc != 3 || (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "reset") != 0))
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	qs = quota_sync_create(c);
+	if (strcmp(argv[1], "show") == 0)
+		rc = quota_sync_show(qs, c, argv[2], stdout);
+	else if ((rc = quota_sync_reset(qs, c, argv[2])) == 0)
+		printf("quota of %s reset\n", argv[2]);
+	quota_sync_free(qs);
+	return (rc == 0 ? 0 : 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -188,6 +213,8 @@ main(int argc, char **argv)
 		rc = ctl_check(c, argc, argv);
 	else if (strcmp(argv[0], "explain") == 0)
 		rc = ctl_explain(c, argc, argv);
+	else if (strcmp(argv[0], "quota") == 0)
+		rc = ctl_quota(c, argc, argv);
 	else
 		usage();
 	conf_unref(c);

@@ -226,8 +226,12 @@ pd_commit_done(void *arg, enum quota_result r)
 {
 	char   *qid = arg;
 
-	if (r != QUOTA_OK)
-		msg_warn("%s: quota commit failed (%s): the reservation will expire",
+	/* The message is accepted either way: accounting never loses mail. */
+	if (r == QUOTA_BACKEND_ERROR)
+		msg_warn("%s: quota commit failed (Redis): the reservation will expire", qid);
+	else if (r != QUOTA_OK)
+		msg_warn("%s: quota commit came after the reservation expired and the"
+			 " %s limit is reached: the message was not counted",
 			 qid, quota_result_name(r));
 	free(qid);
 }
@@ -258,6 +262,18 @@ pd_handle(struct pd_conn *c, const struct policy_req *r)
 	}
 	if (strcmp(r->protocol_state, "END-OF-MESSAGE") == 0) {
 		pd_txn_fill(c, r);
+		/*
+		 * Postfix may have replaced its policy connection since the
+		 * RCPTs (max_idle, max_ttl) or we restarted: the customer then
+		 * comes from the same facts, and the reservation from Redis.
+		 */
+		if (s->conf->quotas && c->customer[0] == 0 && c->txn.rcpt_count > 0) {
+			relay_decide(s->conf, &c->txn, &c->verdict);
+			if (c->verdict.customer) {
+				pd_copy(c->customer, sizeof(c->customer), c->verdict.customer->name);
+				c->accepted = c->txn.rcpt_count;
+			}
+		}
 		if (s->conf->quotas && s->quota && c->customer[0] && c->accepted > 0)
 			quota_commit(s->quota, s->conf, &c->txn, c->customer, pd_commit_done,
 				     xstrdup(*c->f.queue_id ? c->f.queue_id : "NOQUEUE"));

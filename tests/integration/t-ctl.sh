@@ -46,4 +46,34 @@ out=$(explain --client 198.51.100.10 --helo app.acme.example --from "" --rcpt b@
 like "$out" "verdict:  452 4.5.3 Your message has too many recipients." "explain: null sender second recipient"
 "$CTL" -c "$CONF" explain --client 1.2.3.4 >/dev/null 2>&1; rc=$?
 is "$rc" 2 "explain: missing arguments exit 2"
+# quota show / reset against a private Redis, usage made by the policy daemon.
+. "$TOP/tests/lib/redis.sh"
+. "$TOP/tests/lib/policyd.sh"
+redis_start >/dev/null || bail_out "redis did not start"
+PORT=$(free_port)
+sed -e "s|127.0.0.1:6379|127.0.0.1:$REDIS_PORT|" -e 's|^user .*|user = ""|' \
+    -e "s|inet:127.0.0.1:10040|inet:127.0.0.1:$PORT|" "$CONF" >"$TMP/q.conf"
+policyd_start "$TMP/q.conf" || bail_out "policyd did not start"
+for i in 1 2 3; do
+	policy_rcpt "$PORT" client_address=10.1.1.1 sasl_username=alice@acme.example \
+		sender=alice@acme.example encryption_protocol=TLSv1.3 instance=q$i recipient=r$i@x.example >/dev/null
+done
+out=$("$CTL" -c "$TMP/q.conf" quota show acme); rc=$?
+is "$rc" 0 "quota show customer: exit 0"
+like "$out" "customer_recipients_per_day +3 of 32500 used, 32497 left; 3 free in " "quota show: customer day usage and when it frees"
+like "$out" "customer_recipients_per_10min +3 of 2250 used" "quota show: customer 10-minute usage"
+out=$("$CTL" -c "$TMP/q.conf" quota show ALICE@acme.example)
+like "$out" "user_recipients_per_day +3 of 32500 used" "quota show user (case-insensitive): unique recipients"
+like "$out" "user_messages_per_day +3 of 10000 used" "quota show user: messages"
+like "$("$CTL" -c "$TMP/q.conf" quota reset alice@acme.example)" "quota of alice@acme.example reset" "quota reset user"
+like "$("$CTL" -c "$TMP/q.conf" quota show alice@acme.example)" "user_recipients_per_day +0 of 32500 used" "user usage is zero after reset"
+"$CTL" -c "$TMP/q.conf" quota reset acme >/dev/null
+like "$("$CTL" -c "$TMP/q.conf" quota show acme)" "customer_recipients_per_day +0 of 32500 used" "customer usage is zero after reset"
+out=$("$CTL" -c "$TMP/q.conf" quota show nobody 2>&1); rc=$?
+is "$rc" 1 "quota show unknown: exit 1"
+like "$out" '"nobody" is neither a customer nor a registered user' "quota show unknown: clear error"
+redis_stop
+out=$("$CTL" -c "$TMP/q.conf" quota show acme 2>&1); rc=$?
+is "$rc" 1 "quota show with Redis down: exit 1"
+like "$out" "redis 127.0.0.1:$REDIS_PORT: connect: Connection refused" "quota show with Redis down: says why"
 done_testing
