@@ -149,6 +149,10 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	v->customer = NULL;
 	v->setting = NULL;
 	v->user = NULL;
+	/* Both addresses are logged even when a refusal comes before parsing. */
+	v->from.text[0] = v->from.key[0] = v->to.text[0] = v->to.key[0] = 0;
+	v->from.domain = v->to.domain = "";
+	v->from.null = v->to.null = 1;
 	have_ip = ip_parse(t->client_addr ? t->client_addr : "", &ip) == 0;
 	if (domain_canon(t->helo ? t->helo : "", helo, sizeof(helo)) == 0)
 		helo[0] = 0;
