@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 
@@ -42,9 +43,18 @@ domain_valid(const char *d)
 
 	if (len == 0 || len > 255)
 		return (0);
-	if (d[0] == '[')
-		return (d[len - 1] == ']' && len > 2
-			&& strspn(d + 1, "0123456789abcdefABCDEF.:IPv") == len - 2);
+	if (d[0] == '[') {
+		const char *lit = d + 1;
+		size_t	llen = len - 2;
+
+		if (len < 3 || d[len - 1] != ']')
+			return (0);
+		if (strncasecmp(lit, "IPv6:", 5) == 0) {
+			lit += 5;
+			llen -= 5;
+		}
+		return (llen > 0 && strspn(lit, "0123456789abcdefABCDEF.:") == llen);
+	}
 	for (p = d; *p; p++) {
 		unsigned char c = (unsigned char) *p;
 
@@ -79,7 +89,7 @@ int
 addr_parse(const char *in, struct rg_addr *out, const char **why)
 {
 	char	local[RG_ADDR_MAX + 1];
-	size_t	llen = 0, len, i;
+	size_t	llen = 0, len, i, sep;
 	const char *p, *end, *at;
 	int	quoted = 0, needs_quotes = 0;
 
@@ -137,6 +147,8 @@ addr_parse(const char *in, struct rg_addr *out, const char **why)
 				return (*why = "invalid character in local part", -1);
 			local[llen++] = *p;
 		}
+		if (llen == 0)
+			return (*why = "empty local part", -1);
 		/* "a@b@c" is ambiguous: refuse rather than pick a domain. */
 		if (p < end && memchr(p + 1, '@', (size_t) (end - p - 1)))
 			return (*why = "more than one @ in address", -1);
@@ -163,6 +175,7 @@ addr_parse(const char *in, struct rg_addr *out, const char **why)
 		memcpy(out->text, local, llen);
 		i = llen;
 	}
+	sep = 0;
 	if (at < end) {
 		char	dom[RG_ADDR_MAX + 1];
 		size_t	dlen = (size_t) (end - at - 1);
@@ -174,6 +187,7 @@ addr_parse(const char *in, struct rg_addr *out, const char **why)
 			return (*why = "invalid domain", -1);
 		if (i + 1 + dlen > RG_ADDR_MAX)
 			return (*why = "address too long", -1);
+		sep = i;
 		out->text[i++] = '@';
 		memcpy(out->text + i, dom, dlen + 1);
 		i += dlen;
@@ -184,7 +198,7 @@ addr_parse(const char *in, struct rg_addr *out, const char **why)
 	for (i = 0; out->text[i]; i++)
 		out->key[i] = (char) tolower((unsigned char) out->text[i]);
 	out->key[i] = 0;
-	at = strrchr(out->key, '@');
-	out->domain = at ? at + 1 : out->key + i;
+	/* Not strrchr(): a quoted local part may hold an '@' of its own. */
+	out->domain = sep ? out->key + sep + 1 : out->key + i;
 	return (0);
 }

@@ -99,8 +99,17 @@ static cfg_opt_t root_opts[] = {
 	CFG_SEC("policyd", policyd_opts, CFGF_NONE),
 	CFG_SEC("milter", milter_opts, CFGF_NONE),
 	CFG_SEC("customer", customer_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_BOOL("__end", cfg_false, CFGF_NONE),
 	CFG_END()
 };
+
+/*
+ * libconfuse 3.3 accepts a file that ends inside a section, silently
+ * dropping what the cut removed.  We append this line to the text: parsed
+ * at top level it proves the file was complete; inside a section it is an
+ * unknown option, reported as the truncation it is.
+ */
+#define CONF_SENTINEL	"__end = true\n"
 
 /* The parse in progress: where libconfuse's error callback writes. */
 struct conf_parse {
@@ -108,6 +117,7 @@ struct conf_parse {
 	size_t	errlen;
 	int	failed;
 	const char *file;
+	int	lines;			/* lines in the file */
 };
 
 static struct conf_parse *conf_current;	/* parsing is single-threaded */
@@ -121,6 +131,8 @@ conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	if (p == NULL || p->failed)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (strstr(msg, "'__end'") != NULL)
+		snprintf(msg, sizeof(msg), "unexpected end of file: a section or list is not closed");
 	snprintf(p->err, p->errlen, "%s:%d: %s", p->file, cfg ? cfg->line : 0, msg);
 	p->failed = 1;
 }
@@ -331,6 +343,7 @@ conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 		return (0);
 	colon = strrchr(v, ':');
 	if (colon == NULL || colon == v || colon[1] == 0
+	    || (v[0] != '[' && memchr(v, ':', (size_t) (colon - v)) != NULL)
 	    || strspn(colon + 1, "0123456789") != strlen(colon + 1)
 	    || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535
 	    || (v[0] == '[' && colon[-1] != ']')) {
@@ -453,7 +466,8 @@ conf_add_user(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 {
 	struct rg_addr a;
 	struct rg_user *u;
-	const char *why;
+	const struct rg_customer *owner;
+	const char *why, *matched = "";
 
 	if (addr_parse(text, &a, &why) < 0 || a.null || a.domain[0] == 0) {
 		if (!p->failed) {
@@ -463,25 +477,24 @@ conf_add_user(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 		}
 		return;
 	}
-	if (!customer_has_domain(cu, a.domain, NULL)) {
+	/*
+	 * The longest registered domain decides, as in the relay decision: a
+	 * user of a subdomain another customer owns is that customer's.  So a
+	 * user can never belong to two customers.
+	 */
+	if ((owner = conf_customer_by_domain(c, a.domain, &matched)) != cu) {
 		if (!p->failed) {
-			snprintf(p->err, p->errlen,
-				 "%s:%d: user %s is not in a domain of customer \"%s\"",
-				 file, line, a.key, cu->name);
+			if (owner)
+				snprintf(p->err, p->errlen, "%s:%d: user %s: domain %s belongs"
+					 " to customer \"%s\"", file, line, a.key, matched, owner->name);
+			else
+				snprintf(p->err, p->errlen, "%s:%d: user %s is not in a domain"
+					 " of customer \"%s\"", file, line, a.key, cu->name);
 			p->failed = 1;
 		}
 		return;
 	}
 	if ((u = strmap_get(c->by_user, a.key)) != NULL) {
-		if (u->customer != cu) {
-			if (!p->failed) {
-				snprintf(p->err, p->errlen,
-					 "%s:%d: user %s already belongs to customer \"%s\"",
-					 file, line, a.key, u->customer->name);
-				p->failed = 1;
-			}
-			return;
-		}
 		u->nomail |= nomail;		/* listed twice: the stricter wins */
 		return;
 	}
@@ -618,12 +631,12 @@ conf_setting(struct conf_parse *p, struct rg_setting *s, cfg_t *rs)
 			 " matches no client", p->file, s->line, s->name);
 }
 
+/* conf_customer_domains - first pass: every customer's domains */
 static void
-conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
-		    cfg_t *cs)
+conf_customer_domains(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+		      cfg_t *cs)
 {
 	size_t	i;
-	const char *file;
 
 	cu->name = xstrdup(cfg_title(cs));
 	cu->line = conf_sec_line(cs);
@@ -649,6 +662,19 @@ conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer 
 					  d, cu->name, other->name, other->line);
 		}
 	}
+}
+
+/* conf_customer_build - second pass: users, limits and relay settings */
+static void
+conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+		    cfg_t *cs)
+{
+	size_t	i;
+	const char *file;
+	char	path[4096];
+
+	if (cu->ndomains == 0)
+		return;
 	if (cfg_size(cs, "licenses") == 0 || cfg_getint(cs, "licenses") < 1) {
 		conf_fail(p, cs->line, "customer \"%s\": licenses is required", cu->name);
 		return;
@@ -660,8 +686,16 @@ conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer 
 		conf_add_user(p, c, cu, cfg_getnstr(cs, "users", i), 0, p->file,
 			      (int) cfg_getint(cs, "__users_line"));
 	file = cfg_getstr(cs, "users_file");
-	if (file && *file)
-		conf_users_file(p, c, cu, file, (int) cfg_getint(cs, "__file_line"));
+	if (file && *file) {
+		/* A relative path is relative to the configuration file. */
+		const char *slash = strrchr(p->file, '/');
+
+		if (file[0] != '/' && slash != NULL)
+			snprintf(path, sizeof(path), "%.*s/%s", (int) (slash - p->file), p->file, file);
+		else
+			snprintf(path, sizeof(path), "%s", file);
+		conf_users_file(p, c, cu, path, (int) cfg_getint(cs, "__file_line"));
+	}
 	cu->nsettings = cfg_size(cs, "relay");
 	if (cu->nsettings == 0)
 		msg_warn("%s:%d: customer \"%s\" has no relay setting: it can relay nothing",
@@ -797,11 +831,11 @@ conf_build(cfg_t *cfg, struct conf_parse *p)
 	c->ncustomers = n;
 	c->customers = xcalloc(n, sizeof(*c->customers));
 	for (i = 0; i < n && !p->failed; i++) {
-		cfg_t  *cs = cfg_getnsec(cfg, "customer", i);
-
-		conf_customer_build(p, c, &c->customers[i], cs);
+		conf_customer_domains(p, c, &c->customers[i], cfg_getnsec(cfg, "customer", i));
 		strmap_put(c->by_name, c->customers[i].name, &c->customers[i]);
 	}
+	for (i = 0; i < n && !p->failed; i++)
+		conf_customer_build(p, c, &c->customers[i], cfg_getnsec(cfg, "customer", i));
 	if (!p->failed)
 		conf_index_ranges(p, c);
 	if (p->failed) {
@@ -811,13 +845,48 @@ conf_build(cfg_t *cfg, struct conf_parse *p)
 	return (c);
 }
 
+#define CONF_FILE_MAX	(256L << 20)
+
+/* conf_read - a whole file as a string; NULL with "file:0: reason" */
+static char *
+conf_read(const char *path, char *err, size_t errlen)
+{
+	FILE   *fp;
+	char   *buf = NULL;
+	size_t	len = 0, cap = 0, n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s:0: %s", path, strerror(errno));
+		return (NULL);
+	}
+	do {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			buf = xrealloc(buf, cap + 1);
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+	} while (n > 0 && len <= CONF_FILE_MAX);
+	if (ferror(fp) || len > CONF_FILE_MAX || memchr(buf, 0, len) != NULL) {
+		snprintf(err, errlen, "%s:0: %s", path, ferror(fp) ? strerror(errno)
+			 : len > CONF_FILE_MAX ? "file too large" : "NUL byte in file");
+		fclose(fp);
+		free(buf);
+		return (NULL);
+	}
+	fclose(fp);
+	buf[len] = 0;
+	return (buf);
+}
+
 static struct rg_conf *
 conf_parse_any(const char *path, const char *text, char *err, size_t errlen)
 {
-	struct conf_parse p = { err, errlen, 0, path };
+	struct conf_parse p = { err, errlen, 0, path, 0 };
 	struct rg_conf *c = NULL;
 	cfg_t  *cfg;
-	size_t	i;
+	char   *owned = NULL, *buf;
+	size_t	i, len;
 	int	rc;
 
 	err[0] = 0;
@@ -825,14 +894,29 @@ conf_parse_any(const char *path, const char *text, char *err, size_t errlen)
 	cfg_set_error_function(cfg, conf_errfunc);
 	for (i = 0; i < sizeof(conf_validators) / sizeof(conf_validators[0]); i++)
 		cfg_set_validate_func(cfg, conf_validators[i].path, conf_validators[i].fn);
+	if (text == NULL && (text = owned = conf_read(path, err, errlen)) == NULL) {
+		cfg_free(cfg);
+		return (NULL);
+	}
+	len = strlen(text);
+	buf = xmalloc(len + sizeof(CONF_SENTINEL) + 1);
+	memcpy(buf, text, len);
+	if (len && text[len - 1] != '\n')
+		buf[len++] = '\n';
+	memcpy(buf + len, CONF_SENTINEL, sizeof(CONF_SENTINEL));
+	for (i = 0, p.lines = 0; i < len; i++)
+		p.lines += buf[i] == '\n';
 	conf_current = &p;
-	rc = text ? cfg_parse_buf(cfg, text) : cfg_parse(cfg, path);
-	if (rc == CFG_FILE_ERROR)
-		snprintf(err, errlen, "%s:0: %s", path, strerror(errno ? errno : ENOENT));
-	else if (rc != CFG_SUCCESS && !p.failed)
-		snprintf(err, errlen, "%s:0: parse error", path);
+	rc = cfg_parse_buf(cfg, buf);
+	if (rc != CFG_SUCCESS && !p.failed)
+		snprintf(err, errlen, "%s:%d: parse error", path, p.lines);
+	else if (rc == CFG_SUCCESS && !cfg_getbool(cfg, "__end"))
+		snprintf(err, errlen, "%s:%d: unexpected end of file: a string or comment"
+			 " is not closed", path, p.lines);
 	else if (rc == CFG_SUCCESS)
 		c = conf_build(cfg, &p);
+	free(buf);
+	free(owned);
 	conf_current = NULL;
 	cfg_free(cfg);
 	if (c)
@@ -972,22 +1056,6 @@ const struct rg_user *
 conf_user(const struct rg_conf *c, const char *key)
 {
 	return (strmap_get(c->by_user, key));
-}
-
-/* customer_has_domain - domain is one of the customer's or a subdomain */
-int
-customer_has_domain(const struct rg_customer *cu, const char *domain,
-		    const char **matched)
-{
-	size_t	i;
-
-	for (i = 0; i < cu->ndomains; i++)
-		if (domain_is_sub(domain, cu->domains[i])) {
-			if (matched)
-				*matched = cu->domains[i];
-			return (1);
-		}
-	return (0);
 }
 
 /* setting_has_ip - ip is inside one of the setting's enabled ranges */

@@ -125,8 +125,6 @@ const struct rg_customer *conf_customer_by_domain(const struct rg_conf *,
 		const char *domain, const char **matched);
 const struct rg_customer *conf_customer_by_ip(const struct rg_conf *, rg_ip);
 const struct rg_user *conf_user(const struct rg_conf *, const char *key);
-int	customer_has_domain(const struct rg_customer *, const char *domain,
-		const char **matched);
 int	setting_has_ip(const struct rg_setting *, rg_ip);
 
 const char *senders_name(enum rg_senders);

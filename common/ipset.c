@@ -74,7 +74,7 @@ ip_format(rg_ip ip, char *buf, size_t len)
 int
 range_parse(const char *text, struct ip_range *out, char *err, size_t errlen)
 {
-	char	addr[INET6_ADDRSTRLEN + 1];
+	char	addr[INET6_ADDRSTRLEN + 1], padded[8 + INET6_ADDRSTRLEN + 8];
 	const char *slash = strchr(text, '/');
 	size_t	alen = slash ? (size_t) (slash - text) : strlen(text);
 	unsigned char b[16];
@@ -82,7 +82,7 @@ range_parse(const char *text, struct ip_range *out, char *err, size_t errlen)
 	CIDR   *c;
 	rg_ip	base, mask;
 
-	if (alen == 0 || alen >= sizeof(addr)) {
+	if (alen == 0 || alen >= sizeof(addr) || strlen(text) > INET6_ADDRSTRLEN + 4) {
 		snprintf(err, errlen, "invalid IP range \"%s\"", text);
 		return (-1);
 	}
@@ -103,7 +103,14 @@ range_parse(const char *text, struct ip_range *out, char *err, size_t errlen)
 			return (-1);
 		}
 	}
-	if ((c = cidr_from_str(text)) == NULL) {
+	/*
+	 * libcidr 1.2 compares the last 8 bytes of its input with ".ip6.int"
+	 * even when the input is shorter: hand it a copy with padding in front
+	 * so that read stays inside our buffer.
+	 */
+	memset(padded, ' ', 8);
+	snprintf(padded + 8, sizeof(padded) - 8, "%s", text);
+	if ((c = cidr_from_str(padded + 8)) == NULL) {
 		snprintf(err, errlen, "invalid IP range \"%s\"", text);
 		return (-1);
 	}
@@ -150,7 +157,8 @@ ipset_create(const struct ipset_entry *in, size_t n)
 	struct ipset_entry *e = xreallocarray(NULL, n, sizeof(*e));
 	size_t	i, out = 0;
 
-	memcpy(e, in, n * sizeof(*e));
+	if (n)
+		memcpy(e, in, n * sizeof(*e));
 	qsort(e, n, sizeof(*e), ipset_cmp);
 	for (i = 0; i < n; i++) {
 		if (out > 0 && e[i].data == e[out - 1].data

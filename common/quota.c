@@ -296,6 +296,7 @@ quota_connect(struct quota *q)
 		return;
 	}
 	ac->data = q;
+	quota_reader_guard(ac->c.reader);
 	if (redisLibeventAttach(ac, q->base) != REDIS_OK) {
 		redisAsyncFree(ac);
 		quota_down(q, "cannot attach to the event loop");

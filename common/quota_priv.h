@@ -64,6 +64,7 @@ int	quota_req_finish(struct quota_req *, enum quota_op, const struct rg_conf *,
 void	quota_req_eval(struct quota_req *);
 int	quota_req_noscript(const redisReply *);
 enum quota_result quota_req_result(const redisReply *, char *err, size_t errlen);
+void	quota_reader_guard(redisReader *);
 
 /* Key names: PREFIX:{customer}:what[:who][:what]. */
 int	quota_key(char *buf, size_t len, const char *prefix, const char *customer,

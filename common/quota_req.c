@@ -393,3 +393,67 @@ quota_req_result(const redisReply *r, char *err, size_t errlen)
 		snprintf(err, errlen, "unexpected reply type %d", r->type);
 	return (QUOTA_BACKEND_ERROR);
 }
+
+/*
+ * Reply size guard.  hiredis 0.14 allocates whatever element count a
+ * "*N" header announces (1.0 added maxelements), so one broken or
+ * hostile reply could take gigabytes.  Our script answers with a few
+ * elements: the reader's object constructors are wrapped to refuse an
+ * array longer than QUOTA_REPLY_MAX_ELEMENTS, which hiredis reports as a
+ * protocol error (the call fails, the connection is dropped).
+ */
+#define QUOTA_REPLY_MAX_ELEMENTS	1024
+
+static redisReplyObjectFunctions *quota_reader_orig;
+
+static void *
+quota_reader_array(const redisReadTask *task, int elements)
+{
+	if (elements > QUOTA_REPLY_MAX_ELEMENTS)
+		return (NULL);
+	return (quota_reader_orig->createArray(task, elements));
+}
+
+static void *
+quota_reader_string(const redisReadTask *task, char *s, size_t len)
+{
+	return (quota_reader_orig->createString(task, s, len));
+}
+
+static void *
+quota_reader_integer(const redisReadTask *task, long long v)
+{
+	return (quota_reader_orig->createInteger(task, v));
+}
+
+static void *
+quota_reader_nil(const redisReadTask *task)
+{
+	return (quota_reader_orig->createNil(task));
+}
+
+static void
+quota_reader_free(void *obj)
+{
+	quota_reader_orig->freeObject(obj);
+}
+
+static redisReplyObjectFunctions quota_reader_fns = {
+	quota_reader_string, quota_reader_array, quota_reader_integer,
+	quota_reader_nil, quota_reader_free,
+};
+
+/* quota_reader_guard - cap the replies a hiredis reader will build */
+void
+quota_reader_guard(redisReader *r)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+	if (r == NULL || r->fn == &quota_reader_fns)
+		return;
+	pthread_mutex_lock(&lock);
+	if (quota_reader_orig == NULL)
+		quota_reader_orig = r->fn;	/* hiredis' defaults, the same for all */
+	pthread_mutex_unlock(&lock);
+	r->fn = &quota_reader_fns;
+}

@@ -102,6 +102,7 @@ quota_sync_connect(struct quota_sync *qs, char *err, size_t errlen)
 			redisFree(c);
 		return (-1);
 	}
+	quota_reader_guard(c->reader);
 	if (redisSetTimeout(c, tv) != REDIS_OK) {
 		snprintf(err, errlen, "cannot set the timeout: %s", c->errstr);
 		redisFree(c);
