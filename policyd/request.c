@@ -34,8 +34,13 @@ policy_scan(struct policy_scan *s, const char *data, size_t len)
 		s->pos = (size_t) (nl - data) + 1;
 		if (s->pos - 1 - s->line_start > POLICY_LINE_MAX)
 			return (s->why = "line too long", POLICY_SCAN_ERROR);
-		if (s->pos - 1 == s->line_start)
-			return ((long) s->pos);		/* the empty line */
+		/* The empty line, "\n" or "\r\n" as policy_parse() reads it. */
+		if (s->pos - 1 == s->line_start
+		    || (s->pos - 2 == s->line_start && data[s->line_start] == '\r')) {
+			if (s->pos > POLICY_REQ_MAX)
+				return (s->why = "request too large", POLICY_SCAN_ERROR);
+			return ((long) s->pos);
+		}
 		s->line_start = s->pos;
 		if (++s->lines > POLICY_ATTR_MAX)
 			return (s->why = "too many attributes", POLICY_SCAN_ERROR);
