@@ -38,6 +38,7 @@ PROGS    += milter/relayguard-milter
 endif
 
 .PHONY: all check run fuzz bench deps unit unit-asan fuzz-smoke integration clean manlint
+.SECONDARY:
 all: $(PROGS)
 
 $(B)/%.o: %.c $(wildcard common/*.h policyd/*.h milter/*.h ctl/*.h)
@@ -108,7 +109,10 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit unit-asan fuzz-smoke integration
+	@rm -f $(B)/check-summary
+	@RG_SUMMARY=$(CURDIR)/$(B)/check-summary $(MAKE) --no-print-directory -k unit unit-asan fuzz-smoke integration; \
+	  rc=$$?; awk '{p += $$2; f += $$3} END {print "check: " p " passed, " f " failed"}' $(B)/check-summary; \
+	  exit $$rc
 
 run: deps
 	@$(MAKE) --no-print-directory all

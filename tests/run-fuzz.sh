@@ -21,4 +21,5 @@ for f in "$@"; do
 	rm -rf "$work" "$work.log"
 done
 echo "fuzz: $pass passed, $fail failed"
+[ -n "${RG_SUMMARY:-}" ] && echo "fuzz $pass $fail" >>"$RG_SUMMARY"
 [ $fail -eq 0 ]

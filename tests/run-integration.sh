@@ -23,5 +23,5 @@ for t in tests/integration/$pat; do
 	rm -f "$log"
 done
 echo "integration: $pass passed, $fail failed"
-echo "$pass passed, $fail failed"
+[ -n "${RG_SUMMARY:-}" ] && echo "integration $pass $fail" >>"$RG_SUMMARY"
 [ -z "$failed" ] || { echo "integration: failing:$failed"; exit 1; }

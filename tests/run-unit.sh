@@ -15,4 +15,5 @@ for t in "$@"; do
 	fi
 done
 echo "unit: $pass passed, $fail failed"
+[ -n "${RG_SUMMARY:-}" ] && echo "unit $pass $fail" >>"$RG_SUMMARY"
 [ -z "$failed" ] || { echo "unit: failing:$failed"; exit 1; }
