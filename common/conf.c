@@ -47,6 +47,7 @@ static cfg_opt_t policyd_opts[] = {
 
 static cfg_opt_t milter_opts[] = {
 	CFG_STR("socket", "inet:8891@127.0.0.1", CFGF_NONE),
+	CFG_STR("socket_mode", "0660", CFGF_NONE),
 	CFG_STR("mode", "rewrite", CFGF_NONE),
 	CFG_END()
 };
@@ -429,6 +430,7 @@ static const struct {
 	{ "syslog_facility", conf_v_facility },
 	{ "policyd|listen", conf_v_listen },
 	{ "policyd|socket_mode", conf_v_mode_octal },
+	{ "milter|socket_mode", conf_v_mode_octal },
 	{ "policyd|max_connections", conf_v_maxconn },
 	{ "policyd|idle_timeout", conf_v_idle },
 	{ "milter|socket", conf_v_milter_socket },
@@ -815,6 +817,7 @@ conf_global(struct rg_conf *c, cfg_t *cfg)
 	c->idle_timeout = cfg_getint(pd, "idle_timeout");
 	c->milter_socket = xstrdup(cfg_getstr(mt, "socket"));
 	c->milter_mode = conf_word(mode_names, cfg_getstr(mt, "mode"));
+	c->milter_socket_mode = (mode_t) strtol(cfg_getstr(mt, "socket_mode"), NULL, 8);
 }
 
 static struct rg_conf *

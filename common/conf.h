@@ -102,6 +102,7 @@ struct rg_conf {
 	long	idle_timeout;
 	char   *milter_socket;
 	enum rg_milter_mode milter_mode;
+	mode_t	milter_socket_mode;
 	struct rg_customer *customers;
 	size_t	ncustomers;
 	size_t	nranges;

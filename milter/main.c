@@ -214,7 +214,7 @@ main(int argc, char **argv)
 		msg_fatal("bad milter socket %s", conf->milter_socket);
 	if (smfi_register(mlt_desc) != MI_SUCCESS)
 		msg_fatal("smfi_register failed");
-	old_mask = umask(0117);			/* a unix socket: 0660 */
+	old_mask = umask(~conf->milter_socket_mode & 0777);	/* a unix socket */
 	if (smfi_opensocket(1) != MI_SUCCESS)
 		msg_fatal("cannot open milter socket %s", conf->milter_socket);
 	umask(old_mask);
