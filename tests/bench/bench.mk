@@ -1,0 +1,33 @@
+# tests/bench/bench.mk - benchmark tools and the "bench" target.
+#
+# Included by the top Makefile. Builds tests/bench/rg-loadgen (policy
+# protocol load generator) and tests/bench/rg-baseline (trivial policy
+# server), and "make bench" runs tests/bench/run.sh (about 10 minutes at
+# most; results in tests/bench/out/). Uses only CC, CFLAGS and LDFLAGS
+# from the including Makefile; libevent comes from pkg-config.
+# Errors: a missing libevent makes the link fail with pkg-config's message.
+
+BENCH_DIR    := tests/bench
+BENCH_WARN   := -std=c99 -Wall -Wextra -Wstrict-prototypes -Wwrite-strings
+BENCH_CFLAGS := $(BENCH_WARN) $(shell pkg-config --cflags libevent 2>/dev/null)
+BENCH_LIBS   := $(shell pkg-config --libs libevent 2>/dev/null || echo -levent)
+BENCH_TOOLS  := $(BENCH_DIR)/rg-loadgen $(BENCH_DIR)/rg-baseline
+
+$(BENCH_DIR)/rg-loadgen: $(BENCH_DIR)/rg-loadgen.c $(BENCH_DIR)/rgb_sock.c $(BENCH_DIR)/rgb_sock.h
+	$(CC) $(CFLAGS) $(BENCH_CFLAGS) -o $@ $(BENCH_DIR)/rg-loadgen.c $(BENCH_DIR)/rgb_sock.c $(LDFLAGS) $(BENCH_LIBS)
+
+$(BENCH_DIR)/rg-baseline: $(BENCH_DIR)/rg-baseline.c $(BENCH_DIR)/rgb_sock.c $(BENCH_DIR)/rgb_sock.h
+	$(CC) $(CFLAGS) $(BENCH_CFLAGS) -o $@ $(BENCH_DIR)/rg-baseline.c $(BENCH_DIR)/rgb_sock.c $(LDFLAGS) $(BENCH_LIBS)
+
+.PHONY: bench bench-tools bench-selftest bench-clean
+bench-tools: $(BENCH_TOOLS)
+
+bench: $(BENCH_TOOLS) policyd/relayguard-policyd
+	bash $(BENCH_DIR)/run.sh
+
+bench-selftest: $(BENCH_TOOLS)
+	bash $(BENCH_DIR)/selftest.sh
+
+bench-clean:
+	rm -f $(BENCH_TOOLS)
+	rm -rf $(BENCH_DIR)/out
