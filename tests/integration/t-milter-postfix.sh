@@ -27,7 +27,6 @@ need_cmd postfix postconf smtp-sink swaks saslpasswd2 openssl
 [ -x "$POLICYD_BIN" ] || bail_out "$POLICYD_BIN is not built (run make)"
 mktmp >/dev/null
 
-M_PORT=$(free_port)
 P_PORT=$(free_port)
 CONF=$TMP/relayguard.conf
 
@@ -39,7 +38,7 @@ write_conf() {	# write_conf MODE
 user   = ""
 quotas = false
 policyd { listen = { "inet:127.0.0.1:$P_PORT" } }
-milter  { socket = "inet:$M_PORT@127.0.0.1"  mode = "$1" }
+milter  { socket = "unix:$PF_QUEUE/relayguard/milter.sock"  socket_mode = "0666"  mode = "$1" }
 
 customer "acme" {
     domains  = { "acme.example", "acme-mail.example" }
@@ -71,18 +70,20 @@ EOF
 # The milter lines of contrib/postfix-milter.cf, with our port.
 milter_main_cf() {
 	sed -n '/^[a-z_]* *=/,/^$/p' "$TOP/contrib/postfix-milter.cf" |
-		sed "s/inet:127\.0\.0\.1:8891/inet:127.0.0.1:$M_PORT/" |
 		awk '/^[a-z_]+ *=/ { if (p != "") print p; p = $0; next }
 		     /^[ \t]+/ { sub(/^[ \t]+/, " "); p = p $0; next }
 		     END { if (p != "") print p }'
 }
 
 # ------------------------------------------------------------------ setup
+sink_start || bail_out "smtp-sink did not start"
+pf_init
+# The recipe of contrib/postfix-milter.cf: the socket inside the queue
+# directory, named relative to it in main.cf.
+install -d -m 755 "$PF_QUEUE/relayguard"
 write_conf rewrite
 policyd_start "$CONF" || bail_out "relayguard-policyd did not start"
 milter_start "$CONF" || bail_out "relayguard-milter did not start"
-sink_start || bail_out "smtp-sink did not start"
-pf_init
 pf_tls || bail_out "no TLS certificate"
 pf_sasl
 pf_sasl_user alice@acme.example alicepw || bail_out "saslpasswd2 failed"
@@ -90,7 +91,7 @@ mapfile -t mcf < <(milter_main_cf)
 [ "${#mcf[@]}" -ge 5 ] || bail_out "no main.cf lines in contrib/postfix-milter.cf"
 pf_conf "${mcf[@]}"
 pf_conf "smtpd_recipient_restrictions = check_policy_service { inet:127.0.0.1:$P_PORT, timeout=10s, { default_action = 451 4.3.5 Policy service unavailable } }, reject"
-is "$(pf_postconf -h smtpd_milters)" "inet:127.0.0.1:$M_PORT" "main.cf: smtpd_milters from contrib/postfix-milter.cf"
+is "$(pf_postconf -h smtpd_milters)" "unix:relayguard/milter.sock" "main.cf: smtpd_milters from contrib/postfix-milter.cf"
 is "$(pf_postconf -h milter_default_action)" "tempfail" "main.cf: milter_default_action = tempfail"
 pf_start || bail_out "postfix did not start"
 
