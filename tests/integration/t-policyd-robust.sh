@@ -156,6 +156,30 @@ wait_until 5 grep -q "reloaded configuration" "$POLICYD_LOG"
 like "$(rcpt sender=bob@acme.example)" "^action=550 5\.7\.0 Mail sending denied\." "new config in force after a good reload"
 is "$(rcpt sender=alice@acme.example)" "action=OK" "registered user accepted after reload"
 
+# A reload parses in the background: a big file (20,000 customers) takes a
+# while, and requests are answered with the running config meanwhile.
+"$PY" - "$TMP/big.conf" "$PORT" <<'PYEOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write('user = ""\nquotas = false\npolicyd { listen = { "inet:127.0.0.1:%s" } }\n' % sys.argv[2])
+    f.write('customer "acme" { domains = { "acme.example" } licenses = 10\n'
+            ' relay "office" { allowed_senders = "domain_addresses" ip "lan" { range = "127.0.0.0/24" } } }\n')
+    for i in range(20000):
+        f.write('customer "c%d" { domains = { "c%d.example" } licenses = 5 users = { "u@c%d.example" }\n'
+                ' relay "r" { allowed_senders = "registered_users" ip "n" { range = "10.%d.%d.0/24" } } }\n'
+                % (i, i, i, i // 256, i % 256))
+PYEOF
+cp "$TMP/big.conf" "$TMP/rg.conf"
+n_before=$(grep -c "reloaded configuration" "$POLICYD_LOG")
+policyd_hup
+answer=$(rcpt sender=alice@acme.example)
+n_during=$(grep -c "reloaded configuration" "$POLICYD_LOG")
+is "$answer" "action=OK" "answered while a big reload is parsed"
+is "$n_during" "$n_before" "that answer came before the reload finished (the loop was not blocked)"
+wait_until 60 bash -c "[ \$(grep -c 'reloaded configuration' '$POLICYD_LOG') -gt $n_before ]"
+like "$(grep 'reloaded configuration' "$POLICYD_LOG" | tail -n 1)" "20001 customers" "the big config is in force after the reload"
+is "$(policy_rcpt "$PORT" client_address=10.0.5.9 sender=u@c5.example)" "action=OK" "a customer of the big config is served"
+
 # Idle timeout closes a silent connection.
 policyd_stop
 write_conf "$TMP/rg.conf" domain_addresses "idle_timeout = 1"
