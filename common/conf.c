@@ -821,10 +821,10 @@ conf_global(struct rg_conf *c, cfg_t *cfg)
 }
 
 static struct rg_conf *
-conf_build(cfg_t *cfg, struct conf_parse *p)
+conf_build(cfg_t *cfg, cfg_t **cs, size_t n, struct conf_parse *p)
 {
 	struct rg_conf *c = xcalloc(1, sizeof(*c));
-	size_t	i, n = cfg_size(cfg, "customer");
+	size_t	i;
 
 	c->refs = 1;
 	conf_global(c, cfg);
@@ -834,11 +834,14 @@ conf_build(cfg_t *cfg, struct conf_parse *p)
 	c->ncustomers = n;
 	c->customers = xcalloc(n, sizeof(*c->customers));
 	for (i = 0; i < n && !p->failed; i++) {
-		conf_customer_domains(p, c, &c->customers[i], cfg_getnsec(cfg, "customer", i));
-		strmap_put(c->by_name, c->customers[i].name, &c->customers[i]);
+		conf_customer_domains(p, c, &c->customers[i], cs[i]);
+		/* Within one libconfuse parse duplicates are refused already. */
+		if (strmap_put(c->by_name, c->customers[i].name, &c->customers[i]) != NULL)
+			conf_fail(p, c->customers[i].line, "found duplicate title '%s'",
+				  c->customers[i].name);
 	}
 	for (i = 0; i < n && !p->failed; i++)
-		conf_customer_build(p, c, &c->customers[i], cfg_getnsec(cfg, "customer", i));
+		conf_customer_build(p, c, &c->customers[i], cs[i]);
 	if (!p->failed)
 		conf_index_ranges(p, c);
 	if (p->failed) {
@@ -882,46 +885,221 @@ conf_read(const char *path, char *err, size_t errlen)
 	return (buf);
 }
 
+static cfg_t *
+conf_cfg_new(void)
+{
+	cfg_t  *cfg = cfg_init(root_opts, CFGF_NONE);
+	size_t	i;
+
+	cfg_set_error_function(cfg, conf_errfunc);
+	for (i = 0; i < sizeof(conf_validators) / sizeof(conf_validators[0]); i++)
+		cfg_set_validate_func(cfg, conf_validators[i].path, conf_validators[i].fn);
+	return (cfg);
+}
+
+/*
+ * conf_parse_text - one libconfuse parse of text, which starts at line
+ * pad + 1 of the file: pad newlines go first so that every line number
+ * libconfuse reports is the file's.  NULL with the error set.
+ */
+static cfg_t *
+conf_parse_text(struct conf_parse *p, const char *text, size_t len, size_t pad)
+{
+	char   *buf = xmalloc(pad + len + sizeof(CONF_SENTINEL) + 2), *q;
+	cfg_t  *cfg;
+	size_t	i;
+	int	rc, lines = (int) pad;
+
+	memset(buf, '\n', pad);
+	q = buf + pad;
+	memcpy(q, text, len);
+	for (i = 0; i < len; i++)
+		lines += q[i] == '\n';
+	if (len && text[len - 1] != '\n')
+		q[len++] = '\n';
+	memcpy(q + len, CONF_SENTINEL, sizeof(CONF_SENTINEL));
+	cfg = conf_cfg_new();
+	rc = cfg_parse_buf(cfg, buf);
+	free(buf);
+	if (rc != CFG_SUCCESS && !p->failed)
+		conf_fail(p, lines, "parse error");
+	else if (rc == CFG_SUCCESS && !cfg_getbool(cfg, "__end"))
+		conf_fail(p, lines, "unexpected end of file: a string or comment is not closed");
+	if (p->failed) {
+		cfg_free(cfg);
+		return (NULL);
+	}
+	return (cfg);
+}
+
+/* A top-level customer block of the text. */
+struct conf_block {
+	size_t	start;			/* the 'c' of "customer" */
+	size_t	end;			/* after its closing brace */
+	size_t	line;
+};
+
+/*
+ * conf_split - find the top-level customer blocks: a scan that knows
+ * libconfuse's comments (#, //, slash-star), quoted strings ("" and '')
+ * and braces.  Returns the count, or -1 when the text does not scan
+ * cleanly (unbalanced, unterminated): then the caller parses it whole
+ * and libconfuse says what is wrong.
+ */
+static long
+conf_split(const char *t, size_t len, struct conf_block **out)
+{
+	struct conf_block *v = NULL;
+	size_t	i = 0, n = 0, cap = 0, line = 1, pend = 0, pend_line = 0;
+	int	depth = 0, pending = 0, inblock = 0;
+
+	while (i < len) {
+		char	ch = t[i];
+
+		if (ch == '\n') {
+			line++;
+			i++;
+		} else if (ch == ' ' || ch == '\t' || ch == '\r') {
+			i++;
+		} else if (ch == '#' || (ch == '/' && i + 1 < len && t[i + 1] == '/')) {
+			while (i < len && t[i] != '\n')
+				i++;
+		} else if (ch == '/' && i + 1 < len && t[i + 1] == '*') {
+			for (i += 2; i + 1 < len && !(t[i] == '*' && t[i + 1] == '/'); i++)
+				line += t[i] == '\n';
+			if (i + 1 >= len)
+				break;
+			i += 2;
+		} else if (ch == '"' || ch == '\'') {
+			for (i++; i < len && t[i] != ch; i++) {
+				if (t[i] == '\\' && i + 1 < len)
+					i++;
+				line += t[i] == '\n';
+			}
+			if (i >= len)
+				break;
+			i++;
+		} else if (ch == '{') {
+			if (depth == 0 && pending) {
+				inblock = 1;
+				pending = 0;
+			}
+			depth++;
+			i++;
+		} else if (ch == '}') {
+			if (--depth < 0)
+				break;
+			if (depth == 0 && inblock) {
+				if (n == cap)
+					v = xreallocarray(v, cap = cap ? cap * 2 : 64, sizeof(*v));
+				v[n].start = pend;
+				v[n].end = i + 1;
+				v[n].line = pend_line;
+				n++;
+				inblock = 0;
+			}
+			i++;
+		} else if (isalnum((unsigned char) ch) || ch == '_') {
+			size_t	w = i;
+
+			while (i < len && (isalnum((unsigned char) t[i]) || strchr("_-.@:/", t[i])))
+				i++;
+			if (depth == 0 && !inblock) {
+				if (i - w == 8 && memcmp(t + w, "customer", 8) == 0 && !pending) {
+					pending = 1;
+					pend = w;
+					pend_line = line;
+				}
+			}
+		} else {
+			if (depth == 0 && (ch == '=' || ch == ','))
+				pending = 0;		/* "customer = ...": not a section */
+			i++;
+		}
+	}
+	if (i < len || depth != 0 || inblock) {
+		free(v);
+		return (-1);
+	}
+	*out = v;
+	return ((long) n);
+}
+
+static size_t conf_batch = 512;		/* customers per libconfuse parse */
+
+/* conf_set_batch - customers per parse (tests and fuzzing use small ones) */
+void
+conf_set_batch(size_t n)
+{
+	conf_batch = n ? n : 1;
+}
+
+/*
+ * conf_parse_any - the whole load.  libconfuse compares each titled
+ * section with every earlier one of its kind, so one parse of 100,000
+ * customers costs 5 billion comparisons (minutes).  A file with many
+ * customers is therefore parsed in pieces: the global options once (the
+ * customer blocks blanked out, newlines kept), then the customers in
+ * batches of conf_batch, each batch padded so its line numbers are the
+ * file's.  Duplicate names across batches are caught in conf_build().
+ */
 static struct rg_conf *
 conf_parse_any(const char *path, const char *text, char *err, size_t errlen)
 {
 	struct conf_parse p = { err, errlen, 0, path, 0 };
 	struct rg_conf *c = NULL;
-	cfg_t  *cfg;
-	char   *owned = NULL, *buf;
-	size_t	i, len;
-	int	rc;
+	struct conf_block *blk = NULL;
+	cfg_t  *global = NULL, **parts = NULL, **cs = NULL;
+	char   *owned = NULL, *blank;
+	size_t	i, j, len, nparts = 0, ncs = 0;
+	long	nblk;
 
 	err[0] = 0;
-	cfg = cfg_init(root_opts, CFGF_NONE);
-	cfg_set_error_function(cfg, conf_errfunc);
-	for (i = 0; i < sizeof(conf_validators) / sizeof(conf_validators[0]); i++)
-		cfg_set_validate_func(cfg, conf_validators[i].path, conf_validators[i].fn);
-	if (text == NULL && (text = owned = conf_read(path, err, errlen)) == NULL) {
-		cfg_free(cfg);
+	if (text == NULL && (text = owned = conf_read(path, err, errlen)) == NULL)
 		return (NULL);
-	}
 	len = strlen(text);
-	buf = xmalloc(len + sizeof(CONF_SENTINEL) + 1);
-	memcpy(buf, text, len);
-	if (len && text[len - 1] != '\n')
-		buf[len++] = '\n';
-	memcpy(buf + len, CONF_SENTINEL, sizeof(CONF_SENTINEL));
-	for (i = 0, p.lines = 0; i < len; i++)
-		p.lines += buf[i] == '\n';
 	conf_current = &p;
-	rc = cfg_parse_buf(cfg, buf);
-	if (rc != CFG_SUCCESS && !p.failed)
-		snprintf(err, errlen, "%s:%d: parse error", path, p.lines);
-	else if (rc == CFG_SUCCESS && !cfg_getbool(cfg, "__end"))
-		snprintf(err, errlen, "%s:%d: unexpected end of file: a string or comment"
-			 " is not closed", path, p.lines);
-	else if (rc == CFG_SUCCESS)
-		c = conf_build(cfg, &p);
-	free(buf);
-	free(owned);
+	nblk = conf_split(text, len, &blk);
+	if (nblk <= (long) conf_batch) {
+		if ((global = conf_parse_text(&p, text, len, 0)) != NULL) {
+			ncs = cfg_size(global, "customer");
+			cs = xcalloc(ncs, sizeof(*cs));
+			for (i = 0; i < ncs; i++)
+				cs[i] = cfg_getnsec(global, "customer", i);
+		}
+	} else {
+		blank = xstrdup(text);
+		for (i = 0; i < (size_t) nblk; i++)
+			for (j = blk[i].start; j < blk[i].end; j++)
+				if (blank[j] != '\n')
+					blank[j] = ' ';
+		global = conf_parse_text(&p, blank, len, 0);
+		free(blank);
+		parts = xcalloc((size_t) nblk / conf_batch + 1, sizeof(*parts));
+		cs = xcalloc((size_t) nblk, sizeof(*cs));
+		for (i = 0; global && i < (size_t) nblk && !p.failed; i += conf_batch) {
+			size_t	last = i + conf_batch < (size_t) nblk ? i + conf_batch : (size_t) nblk;
+			cfg_t  *part = conf_parse_text(&p, text + blk[i].start,
+					     blk[last - 1].end - blk[i].start, blk[i].line - 1);
+
+			if (part == NULL)
+				break;
+			parts[nparts++] = part;
+			for (j = 0; j < cfg_size(part, "customer"); j++)
+				cs[ncs++] = cfg_getnsec(part, "customer", j);
+		}
+	}
+	if (global && !p.failed)
+		c = conf_build(global, cs, ncs, &p);
 	conf_current = NULL;
-	cfg_free(cfg);
+	for (i = 0; i < nparts; i++)
+		cfg_free(parts[i]);
+	if (global)
+		cfg_free(global);
+	free(parts);
+	free(cs);
+	free(blk);
+	free(owned);
 	if (c)
 		c->path = xstrdup(path);
 	return (c);

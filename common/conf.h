@@ -120,6 +120,7 @@ struct rg_conf *conf_load(const char *path, char *err, size_t errlen);
 struct rg_conf *conf_load_buf(const char *text, const char *name, char *err, size_t errlen);
 void	conf_ref(struct rg_conf *);
 void	conf_unref(struct rg_conf *);
+void	conf_set_batch(size_t);
 
 const struct rg_customer *conf_customer(const struct rg_conf *, const char *name);
 const struct rg_customer *conf_customer_by_domain(const struct rg_conf *,

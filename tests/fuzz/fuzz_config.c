@@ -24,6 +24,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void) argc;
 	(void) argv;
 	log_open("fuzz_config", 1, NULL);	/* config warnings to stderr, not syslog */
+	log_set_quiet(1);
+	conf_set_batch(2);		/* reach the batched parse of big files too */
 	return (0);
 }
 

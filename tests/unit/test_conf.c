@@ -1348,6 +1348,68 @@ test_short_range_text(void **state)
 	range_loads("1::/112");
 }
 
+
+/* A config of n customers; customer "bad" (when >= 0) gets a broken range. */
+static char *
+big_config(int n, int bad, const char *extra_at_end)
+{
+	size_t	cap = (size_t) n * 200 + 4096, len = 0;
+	char   *buf = malloc(cap);
+	int	i;
+
+	len += (size_t) snprintf(buf + len, cap - len, "user = \"\"\nquotas = false\n");
+	for (i = 0; i < n; i++) {
+		len += (size_t) snprintf(buf + len, cap - len,
+			"customer \"c%d\" {\n  domains = { \"c%d.example\" }\n  licenses = 5\n"
+			"  relay \"r\" { ip \"n\" { range = \"%s10.%d.%d.0/24\" } }\n}\n",
+			i, i, i == bad ? "x" : "", i / 256, i % 256);
+		if (i == n / 2)		/* a global option among the customers */
+			len += (size_t) snprintf(buf + len, cap - len, "redis { prefix = \"mid\" }\n");
+	}
+	if (extra_at_end)
+		snprintf(buf + len, cap - len, "%s", extra_at_end);
+	return (buf);
+}
+
+/*
+ * Past 512 customers the file is parsed in batches (libconfuse's title
+ * check is quadratic): the result and every line number must be the same.
+ */
+static void
+test_many_customers_batched(void **state)
+{
+	char	err[512], want[128], *text;
+	struct rg_conf *c;
+	rg_ip	a;
+
+	(void) state;
+	text = big_config(1500, -1, NULL);
+	c = conf_load_buf(text, "t.conf", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->ncustomers, 1500);
+	assert_string_equal(c->customers[1499].name, "c1499");
+	assert_string_equal(c->redis.prefix, "mid");
+	assert_ptr_equal(conf_customer_by_domain(c, "mx.c1234.example", NULL), &c->customers[1234]);
+	assert_int_equal(ip_parse("10.5.7.9", &a), 0);
+	assert_ptr_equal(conf_customer_by_ip(c, a), &c->customers[5 * 256 + 7]);
+	conf_unref(c);
+	free(text);
+	/* Customer 1200 starts at line 3 + 5 * 1200 + 1 (the redis line after
+	 * customer 750); its range is the 4th line of the block. */
+	text = big_config(1500, 1200, NULL);
+	refuse(text, "t.conf:6007: invalid IP address \"x10.4.176.0\"");
+	free(text);
+	/* A name used again in a later batch. */
+	text = big_config(1500, -1, "customer \"c7\" {\n  domains = { \"other.example\" }\n  licenses = 1\n}\n");
+	snprintf(want, sizeof(want), "t.conf:%d: found duplicate title 'c7'", 2 + 5 * 1500 + 1 + 2);
+	refuse(text, want);
+	free(text);
+	/* Cut short inside the last customer. */
+	text = big_config(1500, -1, "customer \"cut\" {\n  domains = { \"cut.example\" }\n");
+	refuse_any(text);
+	free(text);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1362,6 +1424,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_unknown_words),
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_truncated_file),
+		cmocka_unit_test(test_many_customers_batched),
 		cmocka_unit_test(test_relay_without_method),
 		cmocka_unit_test(test_range_syntax),
 		cmocka_unit_test(test_range_cap),
