@@ -12,6 +12,7 @@
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1100,6 +1101,11 @@ conf_parse_any(const char *path, const char *text, char *err, size_t errlen)
 	free(cs);
 	free(blk);
 	free(owned);
+	/*
+	 * The parse trees dwarf the result (1.2 GB against 140 MB at 100,000
+	 * customers) and glibc keeps freed memory: give it back.
+	 */
+	malloc_trim(0);
 	if (c)
 		c->path = xstrdup(path);
 	return (c);
