@@ -438,10 +438,9 @@ quota_reserve(struct quota *q, const struct rg_conf *conf, const struct rg_txn *
 	quota_call_start(q, c, ok, err);
 }
 
-/* quota_commit - make the transaction's reservation permanent usage */
-void
-quota_commit(struct quota *q, const struct rg_conf *conf, const struct rg_txn *t,
-	     const char *customer, quota_done_fn done, void *arg)
+static void
+quota_finish(struct quota *q, enum quota_op op, const struct rg_conf *conf,
+	     const struct rg_txn *t, const char *customer, quota_done_fn done, void *arg)
 {
 	struct quota_call *c = quota_call_new(q, done, arg);
 	char	err[200];
@@ -449,8 +448,16 @@ quota_commit(struct quota *q, const struct rg_conf *conf, const struct rg_txn *t
 
 	if (c == NULL)
 		return;
-	ok = quota_req_finish(&c->rq, QOP_COMMIT, conf, t, customer, err, sizeof(err)) == 0;
+	ok = quota_req_finish(&c->rq, op, conf, t, customer, err, sizeof(err)) == 0;
 	quota_call_start(q, c, ok, err);
+}
+
+/* quota_commit - make the transaction's reservation permanent usage */
+void
+quota_commit(struct quota *q, const struct rg_conf *conf, const struct rg_txn *t,
+	     const char *customer, quota_done_fn done, void *arg)
+{
+	quota_finish(q, QOP_COMMIT, conf, t, customer, done, arg);
 }
 
 /* quota_release - give the transaction's reservation back now */
@@ -458,14 +465,7 @@ void
 quota_release(struct quota *q, const struct rg_conf *conf, const struct rg_txn *t,
 	      const char *customer, quota_done_fn done, void *arg)
 {
-	struct quota_call *c = quota_call_new(q, done, arg);
-	char	err[200];
-	int	ok;
-
-	if (c == NULL)
-		return;
-	ok = quota_req_finish(&c->rq, QOP_RELEASE, conf, t, customer, err, sizeof(err)) == 0;
-	quota_call_start(q, c, ok, err);
+	quota_finish(q, QOP_RELEASE, conf, t, customer, done, arg);
 }
 
 /* quota_free - answer every open call (BACKEND_ERROR), close, free */
