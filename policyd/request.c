@@ -54,9 +54,10 @@ policy_scan(struct policy_scan *s, const char *data, size_t len)
 
 static const struct {
 	const char *name;
+	size_t	len;
 	size_t	offset;
 } policy_attrs[] = {
-#define A(n) { #n, offsetof(struct policy_req, n) }
+#define A(n) { #n, sizeof(#n) - 1, offsetof(struct policy_req, n) }
 	A(request), A(protocol_state), A(helo_name), A(queue_id), A(sender),
 	A(recipient), A(recipient_count), A(client_address), A(instance),
 	A(sasl_username), A(encryption_protocol),
@@ -70,8 +71,8 @@ static const struct {
 int
 policy_parse(char *buf, size_t len, struct policy_req *r, const char **why)
 {
-	char   *p = buf, *end = buf + len, *nl, *eq;
-	size_t	i;
+	char   *p = buf, *end = buf + len, *nl, *eq, *q;
+	size_t	i, nlen;
 
 	for (i = 0; i < sizeof(policy_attrs) / sizeof(policy_attrs[0]); i++)
 		*(const char **) ((char *) r + policy_attrs[i].offset) = "";
@@ -95,12 +96,17 @@ policy_parse(char *buf, size_t len, struct policy_req *r, const char **why)
 			return (*why = "too many attributes", -1);
 		if ((eq = strchr(p, '=')) == NULL)
 			return (*why = "line without '='", -1);
-		if (eq == p || strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_")
-		    != (size_t) (eq - p))
+		if (eq == p)
 			return (*why = "invalid attribute name", -1);
+		for (q = p; q < eq; q++)
+			if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
+				return (*why = "invalid attribute name", -1);
 		*eq = 0;
+		/* Most of Postfix's 29 attributes are not ours: compare length first. */
+		nlen = (size_t) (eq - p);
 		for (i = 0; i < sizeof(policy_attrs) / sizeof(policy_attrs[0]); i++) {
-			if (strcmp(p, policy_attrs[i].name) == 0) {
+			if (policy_attrs[i].len == nlen && policy_attrs[i].name[0] == p[0]
+			    && memcmp(p, policy_attrs[i].name, nlen) == 0) {
 				*(const char **) ((char *) r + policy_attrs[i].offset) = eq + 1;
 				break;
 			}

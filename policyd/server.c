@@ -10,11 +10,14 @@
  * closed to make room, so a flood of idle connections cannot lock out
  * the MTAs.  Per connection memory is bounded by POLICY_REQ_MAX of input
  * and PD_OUT_MAX of unread output.
+ *
+ * I/O is a persistent read event and direct writes: the replies of a
+ * batch of input go out in one write(2), and a write event is armed only
+ * when the socket is full, so a request costs no epoll_ctl(2).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -46,7 +49,11 @@ struct pd_facts {
 
 struct pd_conn {
 	struct pd_server *srv;
-	struct bufferevent *bev;
+	evutil_socket_t fd;		/* -1 once closed */
+	struct event *rev;		/* readable, or idle for idle_timeout */
+	struct event *wev;		/* armed while replies wait for room */
+	struct evbuffer *in;
+	struct evbuffer *out;
 	struct pd_conn *prev, *next;	/* LRU: head = idlest */
 	struct policy_scan scan;
 	char	peer[80];
@@ -116,10 +123,14 @@ pd_conn_close(struct pd_conn *c)
 {
 	struct pd_server *s = c->srv;
 
-	if (c->bev == NULL)
+	if (c->fd < 0)
 		return;
-	bufferevent_free(c->bev);
-	c->bev = NULL;
+	event_free(c->rev);
+	event_free(c->wev);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	close(c->fd);
+	c->fd = -1;
 	pd_lru_unlink(s, c);
 	s->nconns--;
 	if (c->pending)
@@ -131,13 +142,38 @@ pd_conn_close(struct pd_conn *c)
 static void
 pd_reply(struct pd_conn *c, const char *action)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	evbuffer_add_printf(c->out, "action=%s\n\n", action);
+}
 
-	evbuffer_add_printf(out, "action=%s\n\n", action);
-	if (evbuffer_get_length(out) > PD_OUT_MAX) {
-		msg_warn("%s: client does not read its replies; closing", c->peer);
-		pd_conn_close(c);
+/* pd_flush - write what replies the socket takes; arm wev for the rest */
+static void
+pd_flush(struct pd_conn *c)
+{
+	while (c->fd >= 0 && evbuffer_get_length(c->out) > 0) {
+		if (evbuffer_write(c->out, c->fd) < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+				if (evbuffer_get_length(c->out) > PD_OUT_MAX) {
+					msg_warn("%s: client does not read its replies; closing", c->peer);
+					pd_conn_close(c);
+					return;
+				}
+				event_add(c->wev, NULL);
+				return;
+			}
+			if (errno != ECONNRESET && errno != EPIPE)
+				msg_warn("%s: write: %s", c->peer, strerror(errno));
+			pd_conn_close(c);
+			return;
+		}
 	}
+}
+
+static void
+pd_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	pd_flush(arg);
 }
 
 static void
@@ -217,7 +253,7 @@ pd_reserve_done(void *arg, enum quota_result r)
 	pd_rcpt_finish(c);
 	conf_unref(c->conf);
 	c->conf = NULL;
-	if (c->bev)
+	if (c->fd >= 0)
 		pd_conn_resume(c);
 }
 
@@ -297,14 +333,14 @@ pd_conn_process(struct pd_conn *c)
 	long	n;
 	char   *data;
 
-	while (c->bev && !c->pending) {
-		in = bufferevent_get_input(c->bev);
+	while (c->fd >= 0 && !c->pending) {
+		in = c->in;
 		if ((len = evbuffer_get_length(in)) == 0)
-			return;
+			break;
 		data = (char *) evbuffer_pullup(in, (ssize_t) len);
 		n = policy_scan(&c->scan, data, len);
 		if (n == POLICY_SCAN_MORE)
-			return;
+			break;
 		if (n < 0) {
 			msg_warn("%s: malformed request: %s; closing without reply", c->peer, c->scan.why);
 			pd_conn_close(c);
@@ -318,47 +354,56 @@ pd_conn_process(struct pd_conn *c)
 		pd_lru_unlink(c->srv, c);
 		pd_lru_append(c->srv, c);
 		pd_handle(c, &req);
-		if (c->bev == NULL)
-			return;
 		evbuffer_drain(in, (size_t) n);
 		policy_scan_init(&c->scan);
 	}
+	/* One write for all the replies of this batch of input. */
+	pd_flush(c);
 }
 
 static void
 pd_conn_resume(struct pd_conn *c)
 {
-	bufferevent_enable(c->bev, EV_READ);
+	struct timeval idle = { c->srv->conf->idle_timeout, 0 };
+
+	pd_flush(c);
+	if (c->fd >= 0 && !event_pending(c->rev, EV_READ, NULL))
+		event_add(c->rev, &idle);
 	pd_conn_process(c);
 }
 
 static void
-pd_read_cb(struct bufferevent *bev, void *arg)
+pd_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pd_conn *c = arg;
+	size_t	have = evbuffer_get_length(c->in);
+	int	n;
 
-	(void) bev;
-	if (c->pending) {
-		/* Answer in order: hold further requests until Redis replies. */
-		bufferevent_disable(c->bev, EV_READ);
+	if (what & EV_TIMEOUT) {
+		msg_info("%s: idle timeout; closing", c->peer);
+		pd_conn_close(c);
 		return;
 	}
-	pd_conn_process(c);
-	if (c->bev && c->pending)
-		bufferevent_disable(c->bev, EV_READ);
-}
-
-static void
-pd_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct pd_conn *c = arg;
-
-	(void) bev;
-	if (what & BEV_EVENT_TIMEOUT)
-		msg_info("%s: idle timeout; closing", c->peer);
-	else if ((what & BEV_EVENT_ERROR) && errno != ECONNRESET && errno != EPIPE)
-		msg_warn("%s: connection error: %s", c->peer, strerror(errno));
-	pd_conn_close(c);
+	/* Never buffer more than one maximal request (plus one byte to see it). */
+	if (have > POLICY_REQ_MAX) {
+		event_del(c->rev);		/* while a request waits for Redis */
+		return;
+	}
+	n = evbuffer_read(c->in, fd, (int) (POLICY_REQ_MAX + 1 - have));
+	if (n == 0) {
+		pd_conn_close(c);
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		if (errno != ECONNRESET)
+			msg_warn("%s: read: %s", c->peer, strerror(errno));
+		pd_conn_close(c);
+		return;
+	}
+	if (!c->pending)			/* else answer in order, later */
+		pd_conn_process(c);
 }
 
 static void
@@ -403,21 +448,18 @@ pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c = xcalloc(1, sizeof(*c));
 	c->srv = s;
 	pd_peer_name(sa, c->peer, sizeof(c->peer));
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		msg_error("%s: cannot set up the connection", c->peer);
-		close(fd);
-		free(c);
-		return;
-	}
+	c->fd = fd;
+	evutil_make_socket_nonblocking(fd);
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, pd_read_cb, c);
+	c->wev = event_new(s->base, fd, EV_WRITE, pd_write_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL)
+		msg_fatal("out of memory setting up a connection");
 	policy_scan_init(&c->scan);
 	idle.tv_sec = s->conf->idle_timeout;
 	idle.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
-	/* Never buffer more than one maximal request. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, POLICY_REQ_MAX + 1);
-	bufferevent_setcb(c->bev, pd_read_cb, NULL, pd_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ);
+	event_add(c->rev, &idle);
 	pd_lru_append(s, c);
 	s->nconns++;
 }
