@@ -14,9 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/event.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 #include "conf.h"
 #include "log.h"
 #include "policyd.h"
+#include "privs.h"
 #include "xmem.h"
 
 static const char *pd_conf_path = RG_DEFAULT_CONF;
@@ -151,21 +150,6 @@ pd_on_term(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(pd_base);
 }
 
-static void
-pd_drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (*user == 0 || geteuid() != 0)
-		return;
-	if ((pw = getpwnam(user)) == NULL)
-		msg_fatal("user \"%s\" does not exist: create it or set user = \"\"", user);
-	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		msg_fatal("cannot drop privileges to %s: %m", user);
-	if (setuid(0) == 0)
-		msg_fatal("privileges not dropped: still able to become root");
-}
-
 int
 main(int argc, char **argv)
 {
@@ -206,7 +190,7 @@ main(int argc, char **argv)
 	for (i = 0; i < conf->nlisten; i++)
 		if ((fds[i] = pd_listen_open(conf->listen[i], conf->socket_mode, err, sizeof(err))) < 0)
 			msg_fatal("%s", err);
-	pd_drop_privileges(conf->user);
+	privs_drop(conf->user);
 	if (!foreground) {
 		log_open("relayguard-policyd", 0, conf->syslog_facility);
 		if (daemon(0, 0) < 0)
