@@ -26,7 +26,6 @@
  *	is logged (stderr with -f, else syslog).
  */
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -38,6 +37,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "privs.h"
 
 #define MLT_DRAIN_SECONDS	10
 
@@ -128,22 +128,6 @@ mlt_signal_thread(void *arg)
 	}
 }
 
-static void
-mlt_drop_privileges(const char *user)
-{
-	struct passwd *pw;
-
-	if (getuid() != 0 || user == NULL || *user == 0)
-		return;
-	if ((pw = getpwnam(user)) == NULL)
-		msg_fatal("user \"%s\" (config option user) does not exist", user);
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
-	    || setuid(pw->pw_uid) < 0)
-		msg_fatal("cannot drop privileges to %s: %m", user);
-	if (setuid(0) == 0)
-		msg_fatal("still root after dropping privileges to %s", user);
-}
-
 /*
  * A unix socket made by root must belong to the user we become; it is
  * made mode 0660, so the MTA's user needs that user's group.
@@ -169,7 +153,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-c FILE] [-f] [-t]\n", MLT_PROG);
-	exit(1);
+	exit(2);
 }
 
 int
@@ -222,7 +206,7 @@ main(int argc, char **argv)
 	if (!fg && daemon(0, 0) < 0)
 		msg_fatal("daemon: %m");
 	log_open(MLT_PROG, fg, conf->syslog_facility);
-	mlt_drop_privileges(conf->user);
+	privs_drop(conf->user);
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mlt_sigs);

@@ -46,6 +46,14 @@ out=$(explain --client 198.51.100.10 --helo app.acme.example --from "" --rcpt b@
 like "$out" "verdict:  452 4.5.3 Your message has too many recipients." "explain: null sender second recipient"
 "$CTL" -c "$CONF" explain --client 1.2.3.4 >/dev/null 2>&1; rc=$?
 is "$rc" 2 "explain: missing arguments exit 2"
+# Usage errors: status 2 for every program, distinct from a bad config (1).
+"$TOP/policyd/relayguard-policyd" -Z >/dev/null 2>&1; rc=$?
+is "$rc" 2 "relayguard-policyd: unknown flag exits 2"
+"$TOP/milter/relayguard-milter" -Z >/dev/null 2>&1; rc=$?
+is "$rc" 2 "relayguard-milter: unknown flag exits 2"
+"$CTL" -c "$CONF" frobnicate >/dev/null 2>&1; rc=$?
+is "$rc" 2 "relayguardctl: unknown command exits 2"
+
 # quota show / reset against a private Redis, usage made by the policy daemon.
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/lib/policyd.sh"
