@@ -4,19 +4,33 @@
  * Every level keeps errno intact for the caller.  In foreground mode lines
  * go to stderr as "prog: level: text" (info lines without a level tag, as
  * Postfix does), otherwise to syslog with LOG_PID.
+ *
+ * A single-threaded event loop may hold foreground lines back with
+ * log_batch(1) and write them with log_flush() once per pass of the loop:
+ * one write(2) for all the decisions of a pass instead of one each.  Lines
+ * are never held longer than that pass, fatal and panic lines flush
+ * everything first, and a full buffer is written at once.
  */
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static const char *log_prog = "relayguard";
 static int log_fg = 1;
 static int log_quiet;
+
+#define LOG_BATCH_MAX	65536
+static int log_batching;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_buf[LOG_BATCH_MAX];
+static size_t log_len;
 
 static const struct {
 	const char *name;
@@ -60,11 +74,50 @@ log_set_quiet(int quiet)
 	log_quiet = quiet;
 }
 
+/* log_write - write all of buf to stderr; the caller holds log_lock */
+static void
+log_write(const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(STDERR_FILENO, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;			/* nowhere left to complain */
+		}
+		buf += n;
+		len -= (size_t) n;
+	}
+}
+
+/* log_flush - write the lines held back since the last flush */
+void
+log_flush(void)
+{
+	int	saved = errno;
+
+	pthread_mutex_lock(&log_lock);
+	log_write(log_buf, log_len);
+	log_len = 0;
+	pthread_mutex_unlock(&log_lock);
+	errno = saved;
+}
+
+/* log_batch - hold foreground lines until log_flush() (on) or not (off) */
+void
+log_batch(int on)
+{
+	if (!on)
+		log_flush();
+	log_batching = on;
+}
+
 static void
 log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 {
-	char	buf[2048];
-	int	saved = errno;
+	char	buf[2048], line[2048 + 128];
+	int	saved = errno, n;
 
 	if (prio == LOG_INFO && log_quiet)
 		return;
@@ -72,9 +125,30 @@ log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (log_fg) {
 		if (tag)
-			fprintf(stderr, "%s: %s: %s\n", log_prog, tag, buf);
+			n = snprintf(line, sizeof(line), "%s: %s: %s\n", log_prog, tag, buf);
 		else
-			fprintf(stderr, "%s: %s\n", log_prog, buf);
+			n = snprintf(line, sizeof(line), "%s: %s\n", log_prog, buf);
+		if (n < 0)
+			n = 0;
+		else if ((size_t) n >= sizeof(line)) {
+			n = (int) sizeof(line) - 1;
+			line[n - 1] = '\n';	/* cut short, still one line */
+		}
+		pthread_mutex_lock(&log_lock);
+		if (log_batching && prio == LOG_INFO) {
+			if (log_len + (size_t) n > sizeof(log_buf)) {
+				log_write(log_buf, log_len);
+				log_len = 0;
+			}
+			memcpy(log_buf + log_len, line, (size_t) n);
+			log_len += (size_t) n;
+		} else {
+			/* Warnings and worse go out now, after what was held. */
+			log_write(log_buf, log_len);
+			log_len = 0;
+			log_write(line, (size_t) n);
+		}
+		pthread_mutex_unlock(&log_lock);
 	} else {
 		if (tag)
 			syslog(prio, "%s: %s", tag, buf);

@@ -11,6 +11,8 @@
  *	Messages go to syslog (LOG_PID, the configured facility) or, in
  *	foreground mode, to stderr with the program name.  errno is preserved
  *	across every call, so "%m" works.  Safe from several threads.
+ *	An event loop may call log_batch(1) and then log_flush() after each
+ *	pass: foreground info lines of one pass then cost one write(2).
  */
 #ifndef RG_LOG_H
 #define RG_LOG_H
@@ -22,6 +24,8 @@
 void	log_open(const char *prog, int foreground, const char *facility);
 int	log_facility(const char *name);		/* -1 when unknown */
 void	log_set_quiet(int quiet);		/* tests: drop info lines */
+void	log_batch(int on);			/* hold info lines for log_flush() */
+void	log_flush(void);
 
 void	msg_info(const char *fmt, ...) RG_PRINTF(1, 2);
 void	msg_warn(const char *fmt, ...) RG_PRINTF(1, 2);
