@@ -69,6 +69,7 @@ struct quota {
 	long	backoff_ms;
 	int	down;			/* an outage was logged */
 	int	freeing;
+	int	unflushed;		/* commands queued since quota_flush() */
 	time_t	last_err_log;
 	struct quota_call *calls;	/* every live call */
 	size_t	ncalls;
@@ -225,8 +226,10 @@ quota_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		c->retried = 1;
 		quota_req_eval(&c->rq);
 		if (redisAsyncCommandArgv(ac, quota_reply, c, c->rq.argc, c->rq.argv,
-					  c->rq.len) == REDIS_OK)
+					  c->rq.len) == REDIS_OK) {
+			q->unflushed = 1;
 			return;
+		}
 	}
 	c->held = 0;
 	r = quota_req_result(rp, err, sizeof(err));
@@ -339,6 +342,27 @@ quota_load(struct quota *q, const struct rg_conf *conf)
 }
 
 /* quota_create - start connecting to conf's Redis; never fails */
+/*
+ * quota_flush - write the commands queued in this pass of the event loop
+ * now, in one write, rather than in the next pass: the loop calls it after
+ * each pass.  With libevent's epoll changelist the write event hiredis
+ * armed and disarms again in the same pass then costs no epoll_ctl(2).
+ */
+void
+quota_flush(struct quota *q)
+{
+	redisAsyncContext *ac;
+
+	if (q == NULL || !q->unflushed || (ac = q->ac) == NULL)
+		return;
+	q->unflushed = 0;
+	/* Never while connecting: hiredis would take it for connected. */
+	if ((ac->c.flags & REDIS_CONNECTED) == 0
+	    || (ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING)) != 0)
+		return;
+	redisAsyncHandleWrite(ac);
+}
+
 struct quota *
 quota_create(struct event_base *base, const struct rg_conf *conf)
 {
@@ -388,6 +412,7 @@ quota_call_start(struct quota *q, struct quota_call *c, int ok, const char *why)
 		return;
 	}
 	c->held = 1;
+	q->unflushed = 1;
 	tv.tv_sec = q->cfg.timeout_ms / 1000;
 	tv.tv_usec = (q->cfg.timeout_ms % 1000) * 1000;
 	evtimer_add(c->ev, &tv);
