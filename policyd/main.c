@@ -155,6 +155,7 @@ main(int argc, char **argv)
 {
 	struct rg_conf *conf;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_reload;
+	struct event_config *evcfg;
 	char	err[512];
 	int	ch, foreground = 0, test_only = 0, *fds;
 	size_t	i;
@@ -196,8 +197,12 @@ main(int argc, char **argv)
 		if (daemon(0, 0) < 0)
 			msg_fatal("daemon: %m");
 	}
-	if ((pd_base = event_base_new()) == NULL)
+	/* The changelist folds hiredis' arm-then-disarm of a pass into nothing. */
+	if ((evcfg = event_config_new()) == NULL
+	    || event_config_set_flag(evcfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) != 0
+	    || (pd_base = event_base_new_with_config(evcfg)) == NULL)
 		msg_fatal("cannot create the event loop");
+	event_config_free(evcfg);
 	pd_server = pd_server_create(pd_base, conf, fds, conf->nlisten);
 	free(fds);
 	if (pipe2(pd_reload_pipe, O_CLOEXEC) < 0)
@@ -213,7 +218,19 @@ main(int argc, char **argv)
 	pd_summary("started with", conf);
 	for (i = 0; i < conf->nlisten; i++)
 		msg_info("listening on %s", conf->listen[i]);
-	event_base_dispatch(pd_base);
+	/*
+	 * One pass of the loop at a time: the quota calls of a pass go to
+	 * Redis in one write at its end, and its decision lines to the log
+	 * in another (log_batch, foreground only).
+	 */
+	log_batch(1);
+	while (event_base_loop(pd_base, EVLOOP_ONCE) == 0) {
+		pd_server_flush(pd_server);
+		log_flush();
+		if (event_base_got_exit(pd_base) || event_base_got_break(pd_base))
+			break;
+	}
+	log_batch(0);
 	/* The startup config may have been replaced (and freed) by a reload. */
 	conf = pd_server_conf(pd_server);
 	for (i = 0; i < conf->nlisten; i++)

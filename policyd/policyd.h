@@ -21,5 +21,6 @@ void	pd_server_reload(struct pd_server *, struct rg_conf *);
 int	pd_server_shutdown(struct pd_server *);
 void	pd_server_free(struct pd_server *);
 struct rg_conf *pd_server_conf(struct pd_server *);
+void	pd_server_flush(struct pd_server *);	/* after each pass of the loop */
 
 #endif

@@ -35,6 +35,7 @@
 #include "xmem.h"
 
 #define PD_OUT_MAX	65536		/* unread replies: a client not reading */
+#define PD_READ_CHUNK	16384		/* at most this much per read(2) */
 
 /* Copies of the facts of the request in progress (the input is drained). */
 struct pd_facts {
@@ -376,8 +377,9 @@ static void
 pd_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pd_conn *c = arg;
-	size_t	have = evbuffer_get_length(c->in);
-	int	n;
+	size_t	have = evbuffer_get_length(c->in), want;
+	struct evbuffer_iovec iov;
+	ssize_t	n;
 
 	if (what & EV_TIMEOUT) {
 		msg_info("%s: idle timeout; closing", c->peer);
@@ -389,7 +391,25 @@ pd_read_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(c->rev);		/* while a request waits for Redis */
 		return;
 	}
-	n = evbuffer_read(c->in, fd, (int) (POLICY_REQ_MAX + 1 - have));
+	/*
+	 * read(2) into reserved space rather than evbuffer_read(), which asks
+	 * the kernel for FIONREAD first: one system call less per request.
+	 */
+	want = POLICY_REQ_MAX + 1 - have;
+	if (want > PD_READ_CHUNK)
+		want = PD_READ_CHUNK;
+	if (evbuffer_reserve_space(c->in, (ev_ssize_t) want, &iov, 1) < 1) {
+		msg_warn("%s: out of memory for input; closing", c->peer);
+		pd_conn_close(c);
+		return;
+	}
+	if (iov.iov_len > want)
+		iov.iov_len = want;
+	n = read(fd, iov.iov_base, iov.iov_len);
+	if (n > 0) {
+		iov.iov_len = (size_t) n;
+		evbuffer_commit_space(c->in, &iov, 1);
+	}
 	if (n == 0) {
 		pd_conn_close(c);
 		return;
@@ -556,4 +576,12 @@ pd_server_free(struct pd_server *s)
 	free(s->lis);
 	conf_unref(s->conf);
 	free(s);
+}
+
+/* pd_server_flush - send the quota calls queued in this pass, in one write */
+void
+pd_server_flush(struct pd_server *s)
+{
+	if (s->quota)
+		quota_flush(s->quota);
 }
