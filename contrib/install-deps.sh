@@ -5,7 +5,7 @@
 set -e
 PKGS="build-essential pkg-config clang libmilter-dev libconfuse-dev libhiredis-dev
 libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server postfix swaks
-miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2"
+miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

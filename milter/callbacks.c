@@ -76,8 +76,20 @@ struct mlt_conn {
 	char	client[80];
 	char	helo[512];
 	int	tls;
+	unsigned long noreply;		/* SMFIP_NR_* agreed at negotiation */
+	int	stop_refused;		/* stopping at connect: refuse at RCPT */
 	struct mlt_msg msg;
 };
+
+/*
+ * Stages whose callback never refuses: when the MTA agrees, it sends them
+ * without waiting for a reply, one round trip less each (connect only
+ * while not stopping: a stopping milter refuses new connections there).
+ */
+#define MLT_NOREPLY	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL)
+
+/* The reply of a stage that always goes on. */
+#define MLT_GO_ON(c, flag) (((c)->noreply & (flag)) ? SMFIS_NOREPLY : SMFIS_CONTINUE)
 
 static char mlt_inst_prefix[24];
 static unsigned long mlt_inst_seq;
@@ -299,7 +311,10 @@ mlt_rcpt_rewrite(SMFICTX *ctx, struct mlt_conn *c, const struct rg_txn *t,
 	}
 }
 
-/* xxfi_negotiate: ask for CHGFROM and the macros the engine needs. */
+/*
+ * xxfi_negotiate: ask for CHGFROM, the macros the engine needs, no stages
+ * it does not use, and no replies where it never refuses.
+ */
 static sfsistat
 mlt_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	      unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -310,12 +325,19 @@ mlt_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	static char m_mail[] = "i {auth_authen} {tls_version}";
 	static char m_rcpt[] = "i";
 	static char m_eom[] = "i";
+	struct mlt_conn *c = mlt_conn_get(ctx);
+	unsigned long nr = MLT_NOREPLY;
 
+	(void) f2;
+	(void) f3;
 	if (!(f0 & SMFIF_CHGFROM))
 		msg_warn("the MTA does not offer CHGFROM: envelope senders cannot be rewritten");
+	if (__atomic_load_n(&mlt_stopping, __ATOMIC_RELAXED))
+		nr &= ~SMFIP_NR_CONN;
+	c->noreply = f1 & nr;
 	*pf0 = f0 & (SMFIF_CHGFROM | SMFIF_SETSYMLIST);
-	*pf1 = f1 & (SMFIP_NOHDRS | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN
-		     | SMFIP_NODATA);
+	*pf1 = (f1 & (SMFIP_NOHDRS | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN
+		      | SMFIP_NODATA)) | c->noreply;
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
@@ -335,8 +357,11 @@ mlt_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	struct mlt_conn *c = mlt_conn_get(ctx);
 	const char *v = mlt_macro(ctx, "{client_addr}");
 
-	if (__atomic_load_n(&mlt_stopping, __ATOMIC_RELAXED))
-		return (SMFIS_TEMPFAIL);
+	if (__atomic_load_n(&mlt_stopping, __ATOMIC_RELAXED)) {
+		if (!(c->noreply & SMFIP_NR_CONN))
+			return (SMFIS_TEMPFAIL);
+		c->stop_refused = 1;	/* stopped since negotiation */
+	}
 	if (v && *v) {
 		/* Sendmail writes IPv6 clients as "IPv6:addr", Postfix as "addr". */
 		if (strncasecmp(v, "IPv6:", 5) == 0)
@@ -351,7 +376,7 @@ mlt_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	} else {
 		c->client[0] = 0;
 	}
-	return (SMFIS_CONTINUE);
+	return (MLT_GO_ON(c, SMFIP_NR_CONN));
 }
 
 /* xxfi_helo: the HELO name; TLS is active when {tls_version} is set. */
@@ -363,15 +388,17 @@ mlt_helo(SMFICTX *ctx, char *helo)
 
 	mlt_copy(c->helo, sizeof(c->helo), helo);
 	c->tls = v != NULL && *v != 0;
-	return (SMFIS_CONTINUE);
+	return (MLT_GO_ON(c, SMFIP_NR_HELO));
 }
 
 /* xxfi_envfrom: a new message. */
 static sfsistat
 mlt_envfrom(SMFICTX *ctx, char **argv)
 {
-	mlt_msg_begin(ctx, mlt_conn_get(ctx), argv ? argv[0] : "");
-	return (SMFIS_CONTINUE);
+	struct mlt_conn *c = mlt_conn_get(ctx);
+
+	mlt_msg_begin(ctx, c, argv ? argv[0] : "");
+	return (MLT_GO_ON(c, SMFIP_NR_MAIL));
 }
 
 /* xxfi_envrcpt: the decision for one recipient. */
@@ -384,6 +411,8 @@ mlt_envrcpt(SMFICTX *ctx, char **argv)
 	struct rg_txn t;
 	const char *qid;
 
+	if (c->stop_refused)
+		return (SMFIS_TEMPFAIL);
 	if (!m->active)
 		mlt_msg_begin(ctx, c, "");
 	if ((qid = mlt_macro(ctx, "i")) != NULL && *qid)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-milter-miltertest.sh - relayguard-milter under miltertest: every reply
 #	path in rewrite and enforce mode, quotas against a private Redis,
-#	-t, SIGHUP reload (good and bad file), SIGTERM
+#	-t, SIGHUP reload (good and bad file), SIGTERM; the protocol flags
+#	negotiated, checked on the wire (tests/milter/wire.py)
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/milter/lib.sh"
@@ -34,6 +35,7 @@ like "$(tail -n 1 "$MILTER_LOG")" "stopped$" "enforce: clean stop logged"
 milter_conf rewrite "unix:$TMP/rewrite.sock" >"$TMP/rewrite.conf"
 milter_start "$TMP/rewrite.conf" || bail_out "milter did not start"
 milter_lua rewrite.lua
+milter_wire		# SMFIP_NR_* taken and honoured, on the wire
 
 # A bad file on SIGHUP keeps the running configuration.
 cp "$TMP/rewrite.conf" "$TMP/rewrite.good"

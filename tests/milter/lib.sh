@@ -185,17 +185,11 @@ _milter_flush() {
 	_ml_diags=()
 }
 
-# milter_lua SCRIPT [-D NAME=VALUE]... - run a tests/milter script against
-#	the running milter; its "ok"/"not ok" lines become TAP results, and
-#	one more result says whether miltertest itself succeeded
-milter_lua() {
-	local script=$1 out rc line
-	shift
-	_ml_name=$(basename "$script" .lua)
-	out=$(timeout "${MILTER_LUA_TIMEOUT:-120}" miltertest -D "SOCK=$MILTER_SOCK" \
-		-D "LOG=$MILTER_LOG" -D "DIR=$TOP/tests/milter" "$@" \
-		-s "$TOP/tests/milter/$script" 2>&1)
-	rc=$?
+# _milter_tap NAME RC OUTPUT WHAT - a script's "ok"/"not ok" lines as TAP
+#	results, and one more saying whether WHAT exited 0
+_milter_tap() {
+	local line
+	_ml_name=$1
 	_ml_desc=''
 	_ml_diags=()
 	while IFS= read -r line; do
@@ -205,14 +199,36 @@ milter_lua() {
 		"# "*) _ml_diags+=("${line#\# }") ;;
 		*) [ -n "$line" ] && _ml_diags+=("$line") ;;
 		esac
-	done <<<"$out"
+	done <<<"$3"
 	_milter_flush
-	if [ $rc -eq 0 ]; then
-		pass "$_ml_name: miltertest exit status 0"
+	if [ "$2" -eq 0 ]; then
+		pass "$_ml_name: $4 exit status 0"
 	else
-		fail "$_ml_name: miltertest exit status 0" "exit status $rc" \
-			"$(printf '%s\n' "$out" | grep -v '^ok - ' | tail -n 15)" \
+		fail "$_ml_name: $4 exit status 0" "exit status $2" \
+			"$(printf '%s\n' "$3" | grep -v '^ok - ' | tail -n 15)" \
 			"milter log tail:" "$(tail -n 10 "$MILTER_LOG")"
 	fi
-	return $rc
+	return "$2"
+}
+
+# milter_lua SCRIPT [-D NAME=VALUE]... - run a tests/milter script against
+#	the running milter; its "ok"/"not ok" lines become TAP results, and
+#	one more result says whether miltertest itself succeeded
+milter_lua() {
+	local script=$1 out rc
+	shift
+	out=$(timeout "${MILTER_LUA_TIMEOUT:-120}" miltertest -D "SOCK=$MILTER_SOCK" \
+		-D "LOG=$MILTER_LOG" -D "DIR=$TOP/tests/milter" "$@" \
+		-s "$TOP/tests/milter/$script" 2>&1)
+	rc=$?
+	_milter_tap "$(basename "$script" .lua)" "$rc" "$out" miltertest
+}
+
+# milter_wire - tests/milter/wire.py against the running milter (a unix
+#	socket, rewrite mode): the protocol flags it negotiates, on the wire
+milter_wire() {
+	local out rc
+	out=$(timeout 60 python3 "$TOP/tests/milter/wire.py" "${MILTER_SOCK#unix:}" 2>&1)
+	rc=$?
+	_milter_tap wire "$rc" "$out" wire.py
 }
