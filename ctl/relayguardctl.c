@@ -6,6 +6,7 @@
  *	relayguardctl [-c FILE] explain --client IP [--helo H] [--sasl U] [--tls]
  *			--from ADDR --rcpt ADDR [--nrcpt N]
  *	relayguardctl [-c FILE] quota show|reset CUSTOMER|USER
+ *	relayguardctl [-c FILE] milter-map [--milters LIST] [--others LIST]
  *
  * DESCRIPTION
  *	check validates the configuration exactly as the daemons' -t does and
@@ -14,12 +15,17 @@
  *	same function the daemons call, and prints the verdict, the customer,
  *	the setting and why; it consumes no quota.  quota show prints the
  *	usage of a customer or user against each limit and when it frees up;
- *	quota reset clears it.  See relayguardctl(8).
+ *	quota reset clears it.  milter-map prints a Postfix cidr table for
+ *	smtpd_milter_maps that sends only the clients of "any" relay settings
+ *	(the only ones whose sender may be rewritten) through the milter in
+ *	rewrite mode.  See relayguardctl(8).
  *
  * EXIT STATUS
  *	check: 0 valid, 1 invalid.  explain: 0 relay permitted, 1 refused,
  *	2 usage or configuration error.  quota: 0 done, 1 failed (Redis
  *	unreachable, unknown customer or user), 2 usage or configuration.
+ *	milter-map: 0 printed, 1 the milter is in enforce mode (it must see
+ *	every client), 2 usage or configuration.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -40,7 +46,8 @@ usage(void)
 		"usage: relayguardctl [-c FILE] check [-q]\n"
 		"       relayguardctl [-c FILE] explain --client IP [--helo NAME] [--sasl USER] [--tls]\n"
 		"                     --from ADDR --rcpt ADDR [--nrcpt N]\n"
-		"       relayguardctl [-c FILE] quota show|reset CUSTOMER|USER\n");
+		"       relayguardctl [-c FILE] quota show|reset CUSTOMER|USER\n"
+		"       relayguardctl [-c FILE] milter-map [--milters LIST] [--others LIST]\n");
 	exit(2);
 }
 
@@ -186,6 +193,124 @@ ctl_quota(const struct rg_conf *c, int argc, char **argv)
 	return (rc == 0 ? 0 : 1);
 }
 
+/* The milter's socket as Postfix writes it: inet:PORT@HOST -> inet:HOST:PORT. */
+static void
+ctl_postfix_milter(const char *sock, char *out, size_t len)
+{
+	const char *at;
+
+	if ((strncmp(sock, "inet:", 5) == 0 || strncmp(sock, "inet6:", 6) == 0)
+	    && (at = strchr(sock, '@')) != NULL) {
+		const char *port = strchr(sock, ':') + 1;
+
+		snprintf(out, len, "inet:%s:%.*s", at + 1, (int) (at - port), port);
+	} else if (strncmp(sock, "local:", 6) == 0) {
+		snprintf(out, len, "unix:%s", sock + 6);
+	} else {
+		snprintf(out, len, "%s", sock);
+	}
+}
+
+/* One enabled range as a cidr_table(5) pattern: network/prefix. */
+static void
+ctl_cidr(const struct rg_iprange *r, char *out, size_t len)
+{
+	char	net[RG_IP_STRLEN];
+	rg_ip	n = r->r.hi - r->r.lo;
+	int	bits = 0, v4 = (r->r.lo >> 32) == 0xffff;
+
+	while (n) {
+		bits++;
+		n >>= 1;
+	}
+	ip_format(r->r.lo, net, sizeof(net));
+	snprintf(out, len, "%s/%d", net, (v4 ? 32 : 128) - bits);
+}
+
+/*
+ * ctl_milter_map - smtpd_milter_maps for rewrite mode: the enabled ranges
+ * of every "any" setting get the milters (--milters: the whole list for
+ * them, default the relayguard milter alone), everybody else --others
+ * (default DISABLE; a map result replaces smtpd_milters, so a site with
+ * other milters names them there).  An "any" setting chosen by SMTP AUTH
+ * alone may match any address: then every client gets the milters.
+ */
+static int
+ctl_milter_map(const struct rg_conf *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "milters", required_argument, NULL, 'm' },
+		{ "others", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char	milter[512], cidr[RG_IP_STRLEN + 16];
+	size_t	i, j, k, nany = 0, nranges = 0;
+	const char *everyone = NULL, *milters = NULL, *others = "DISABLE";
+	int	ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'm')
+			milters = optarg;
+		else if (ch == 'o')
+			others = optarg;
+		else
+			usage();
+	}
+	if (optind != argc || (milters && !*milters) || !*others)
+		usage();
+	if (c->milter_mode != MILTER_REWRITE) {
+		fprintf(stderr, "relayguardctl: %s: milter mode is enforce: the milter decides"
+			" for every client, so it must see every client; no map\n", c->path);
+		return (1);
+	}
+	if (milters)
+		snprintf(milter, sizeof(milter), "%s", milters);
+	else
+		ctl_postfix_milter(c->milter_socket, milter, sizeof(milter));
+	printf("# smtpd_milter_maps = cidr:/etc/postfix/relayguard_milter_map\n"
+	       "# written by relayguardctl milter-map from %s; write it again and\n"
+	       "# run \"postfix reload\" whenever an \"any\" setting or its ranges change.\n"
+	       "# Clients of \"any\" settings (foreign senders are rewritten) get the milter,\n"
+	       "# every other client skips it: relayguard-policyd decides for them alone.\n",
+	       c->path);
+	for (i = 0; i < c->ncustomers; i++) {
+		const struct rg_customer *cu = &c->customers[i];
+
+		for (j = 0; j < cu->nsettings; j++) {
+			const struct rg_setting *s = &cu->settings[j];
+
+			if (s->senders != SENDERS_ANY)
+				continue;
+			nany++;
+			if (s->nranges == 0) {
+				if (everyone == NULL)
+					everyone = s->name;
+				printf("# %s/%s: any sender, SMTP AUTH from any address\n",
+				       cu->name, s->name);
+				continue;
+			}
+			printf("# %s/%s: any sender\n", cu->name, s->name);
+			for (k = 0; k < s->nranges; k++) {
+				if (!s->ranges[k].enabled)
+					continue;
+				ctl_cidr(&s->ranges[k], cidr, sizeof(cidr));
+				printf("%s\t%s\n", cidr, milter);
+				nranges++;
+			}
+		}
+	}
+	if (everyone != NULL) {
+		printf("# An \"any\" setting chosen by SMTP AUTH alone (%s) may match any\n"
+		       "# client address: the milter stays on for every client.\n", everyone);
+		printf("0.0.0.0/0\t%s\n::/0\t%s\n", milter, milter);
+	} else {
+		printf("# %zu \"any\" setting(s), %zu range(s); everybody else:\n", nany, nranges);
+		printf("0.0.0.0/0\t%s\n::/0\t%s\n", others, others);
+	}
+	return (0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -215,6 +340,8 @@ main(int argc, char **argv)
 		rc = ctl_explain(c, argc, argv);
 	else if (strcmp(argv[0], "quota") == 0)
 		rc = ctl_quota(c, argc, argv);
+	else if (strcmp(argv[0], "milter-map") == 0)
+		rc = ctl_milter_map(c, argc, argv);
 	else
 		usage();
 	conf_unref(c);

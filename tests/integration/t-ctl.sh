@@ -1,5 +1,6 @@
 #!/bin/bash
-# t-ctl.sh - relayguardctl check and explain on the sample configuration.
+# t-ctl.sh - relayguardctl check, explain, milter-map and quota on the sample
+#	configuration (and small ones of its own).
 . "$(dirname "$0")/../lib/common.sh"
 tap_init
 mktmp >/dev/null
@@ -53,6 +54,62 @@ is "$rc" 2 "relayguard-policyd: unknown flag exits 2"
 is "$rc" 2 "relayguard-milter: unknown flag exits 2"
 "$CTL" -c "$CONF" frobnicate >/dev/null 2>&1; rc=$?
 is "$rc" 2 "relayguardctl: unknown command exits 2"
+
+# milter-map: a cidr table Postfix reads as meant (postmap -q is Postfix's
+# own lookup): "any" ranges get the milter, everybody else DISABLE.
+out=$("$CTL" -c "$CONF" milter-map); rc=$?
+is "$rc" 0 "milter-map: exit 0"
+printf '%s\n' "$out" >"$TMP/milter_map"
+like "$out" "# acme/app: any sender" "milter-map: names the any setting"
+mkdir -p "$TMP/pf" && printf 'compatibility_level = 3.6\n' >"$TMP/pf/main.cf"
+map_q() { postmap -c "$TMP/pf" -q "$1" "cidr:$TMP/milter_map" 2>&1; }
+is "$(map_q 198.51.100.10)" "inet:127.0.0.1:8891" "milter-map: a client of the any setting gets the milter (Postfix syntax)"
+is "$(map_q 192.0.2.7)" DISABLE "milter-map: a client of a domain_addresses setting skips it"
+is "$(map_q 203.0.113.9)" DISABLE "milter-map: an unknown client skips it"
+is "$(map_q 2001:db8:1::5)" DISABLE "milter-map: IPv6 clients too"
+out=$("$CTL" -c "$CONF" milter-map --milters "unix:relayguard/milter.sock, inet:localhost:8892" \
+	--others inet:localhost:8892)
+printf '%s\n' "$out" >"$TMP/milter_map"
+is "$(map_q 198.51.100.10)" "unix:relayguard/milter.sock, inet:localhost:8892" "milter-map --milters: the whole list for any clients"
+is "$(map_q 192.0.2.7)" "inet:localhost:8892" "milter-map --others: other milters stay on for everybody else"
+# IPv6 and several ranges of an any setting; a disabled range is left out.
+cat >"$TMP/any6.conf" <<EOF
+milter { socket = "unix:/run/relayguard/milter.sock" mode = "rewrite" }
+customer "v6" {
+    domains = { "v6.example" }
+    licenses = 5
+    relay "apps" {
+        allowed_senders = "any"
+        ip "lab" { range = "2001:db8:9::/112" }
+        ip "one" { range = "192.0.2.200" }
+        ip "off" { range = "192.0.2.128/28" enabled = false }
+    }
+}
+EOF
+out=$("$CTL" -c "$TMP/any6.conf" milter-map)
+printf '%s\n' "$out" >"$TMP/milter_map"
+like "$out" "2001:db8:9::/112	unix:/run/relayguard/milter.sock" "milter-map: IPv6 range, unix socket as Postfix writes it"
+is "$(map_q 2001:db8:9::42)" "unix:/run/relayguard/milter.sock" "milter-map: IPv6 client of the any setting"
+is "$(map_q 192.0.2.200)" "unix:/run/relayguard/milter.sock" "milter-map: single address"
+is "$(map_q 192.0.2.130)" DISABLE "milter-map: a disabled range is left out"
+# An any setting chosen by SMTP AUTH alone can match from anywhere.
+cat >>"$TMP/any6.conf" <<EOF
+customer "roam" {
+    domains = { "roam.example" }
+    licenses = 5
+    relay "road" { allowed_senders = "any"  require_smtp_auth = true }
+}
+EOF
+out=$("$CTL" -c "$TMP/any6.conf" milter-map)
+printf '%s\n' "$out" >"$TMP/milter_map"
+like "$out" "SMTP AUTH alone \(road\)" "milter-map: says why the milter stays on for everybody"
+is "$(map_q 203.0.113.9)" "unix:/run/relayguard/milter.sock" "milter-map: with an AUTH-only any setting every client gets the milter"
+sed 's/mode = "rewrite"/mode = "enforce"/' "$TMP/any6.conf" >"$TMP/enforce.conf"
+out=$("$CTL" -c "$TMP/enforce.conf" milter-map 2>&1); rc=$?
+is "$rc" 1 "milter-map: enforce mode exits 1"
+like "$out" "milter mode is enforce: the milter decides for every client" "milter-map: enforce mode says why"
+"$CTL" -c "$CONF" milter-map --others "" >/dev/null 2>&1; rc=$?
+is "$rc" 2 "milter-map: an empty list is a usage error"
 
 # quota show / reset against a private Redis, usage made by the policy daemon.
 . "$TOP/tests/lib/redis.sh"

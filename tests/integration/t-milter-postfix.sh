@@ -10,6 +10,8 @@
 #     once identified by HELO (127.0.0.2), once by SMTP AUTH (sasldb, TLS);
 #   - a sender of the customer's own domain arrives unchanged;
 #   - null sender, two recipients: the first delivered, the second 452 4.5.3.
+# Phase 1b, the same with smtpd_milter_maps from relayguardctl milter-map:
+# only clients of "any" settings reach the milter.
 # Phase 2, enforce mode (Postfix without the policy service; the milter
 # decides everything): the refusal texts reach the SMTP client, TLS is seen
 # through {tls_version}, and the rewrite still happens.
@@ -149,6 +151,42 @@ qid=$(sed -n 's/.*: \([0-9A-F]*\): sender rewritten: from=<someone@foreign.examp
 like "$qid" "^[0-9A-F]+$" "the milter logs the rewrite with Postfix's queue id"
 like "$(pf_log_grep "$qid: .*from=<postmaster@acme.example>" | head -n 1)" "." \
 	"Postfix logs that queue id with the new sender"
+
+# ------------------------------- phase 1b: rewrite mode, smtpd_milter_maps
+# relayguardctl milter-map sends only clients of "any" settings through the
+# milter.  This configuration has an "any" setting chosen by AUTH alone
+# (smarthost), so its map keeps the milter on for everybody; without that
+# setting, only 127.0.0.2 (acme "app") gets it.  With the milter stopped,
+# a client the map skips is still served and one it covers gets 4xx.
+"$TOP/ctl/relayguardctl" -c "$CONF" milter-map --milters unix:relayguard/milter.sock >"$TMP/map.all"
+like "$(grep -v '^#' "$TMP/map.all")" "^127\.0\.0\.2/32	unix:relayguard/milter.sock
+0\.0\.0\.0/0	unix:relayguard/milter.sock" "milter-map with an AUTH-only any setting: the milter for every client"
+sed '/relay "smarthost"/,/^    }/d' "$CONF" >"$TMP/no-smarthost.conf"
+"$TOP/ctl/relayguardctl" -c "$TMP/no-smarthost.conf" milter-map --milters unix:relayguard/milter.sock \
+	>"$PF_CONF/relayguard_milter_map"
+pf_conf "smtpd_milter_maps = cidr:$PF_CONF/relayguard_milter_map"
+pf_reload
+sleep 1
+sink_clear
+out=$(SWAKS_HELO=mx.acme.example swaks_send --local-interface 127.0.0.2 \
+	--from someone@foreign.example --to map1@dest.example)
+like "$(data_reply "$out")" "^250 " "milter map: client of the any setting queued"
+pf_wait_delivered 1 30
+like "$(sink_mail_for map1@dest.example)" "^<postmaster@acme\.example>" \
+	"milter map: the any client still goes through the milter (rewritten)"
+milter_stop
+out=$(swaks_send --local-interface 127.0.0.3 --tls --from hank@globex.example --to map2@dest.example)
+like "$(data_reply "$out")" "^250 " "milter map, milter down: a client the map skips is served"
+out=$(SWAKS_HELO=mx.acme.example swaks_send --local-interface 127.0.0.2 \
+	--from someone@foreign.example --to map3@dest.example)
+like "$(final_reply "$out")" "^4[0-9][0-9] " "milter map, milter down: the any client gets 4xx"
+pf_wait_delivered 1 30
+like "$(sink_mail_for map2@dest.example)" "^<hank@globex\.example>" "milter map: skipped client delivered unchanged"
+is "$(sink_mail_for map3@dest.example)" "" "milter map: nothing relayed past the missing milter"
+pf_conf "smtpd_milter_maps ="
+milter_start "$CONF" || bail_out "relayguard-milter did not start again"
+pf_reload
+sleep 1
 
 # ------------------------------------------------ phase 2: enforce mode
 write_conf enforce
