@@ -2,7 +2,8 @@
 #
 # Included by the top Makefile. Builds tests/bench/rg-loadgen (policy
 # protocol load generator) and tests/bench/rg-baseline (trivial policy
-# server), and "make bench" runs tests/bench/run.sh (about 10 minutes at
+# server) and tests/bench/rg-nullmilter (a libmilter filter that decides
+# nothing), and "make bench" runs tests/bench/run.sh (about 10 minutes at
 # most; results in tests/bench/out/). Uses only CC, CFLAGS and LDFLAGS
 # from the including Makefile; libevent comes from pkg-config.
 # Errors: a missing libevent makes the link fail with pkg-config's message.
@@ -11,7 +12,7 @@ BENCH_DIR    := tests/bench
 BENCH_WARN   := -std=c99 -Wall -Wextra -Wstrict-prototypes -Wwrite-strings
 BENCH_CFLAGS := $(BENCH_WARN) $(shell pkg-config --cflags libevent 2>/dev/null)
 BENCH_LIBS   := $(shell pkg-config --libs libevent 2>/dev/null || echo -levent)
-BENCH_TOOLS  := $(BENCH_DIR)/rg-loadgen $(BENCH_DIR)/rg-baseline
+BENCH_TOOLS  := $(BENCH_DIR)/rg-loadgen $(BENCH_DIR)/rg-baseline $(BENCH_DIR)/rg-nullmilter
 
 $(BENCH_DIR)/rg-loadgen: $(BENCH_DIR)/rg-loadgen.c $(BENCH_DIR)/rgb_sock.c $(BENCH_DIR)/rgb_sock.h
 	$(CC) $(CFLAGS) $(BENCH_CFLAGS) -o $@ $(BENCH_DIR)/rg-loadgen.c $(BENCH_DIR)/rgb_sock.c $(LDFLAGS) $(BENCH_LIBS)
@@ -19,10 +20,13 @@ $(BENCH_DIR)/rg-loadgen: $(BENCH_DIR)/rg-loadgen.c $(BENCH_DIR)/rgb_sock.c $(BEN
 $(BENCH_DIR)/rg-baseline: $(BENCH_DIR)/rg-baseline.c $(BENCH_DIR)/rgb_sock.c $(BENCH_DIR)/rgb_sock.h
 	$(CC) $(CFLAGS) $(BENCH_CFLAGS) -o $@ $(BENCH_DIR)/rg-baseline.c $(BENCH_DIR)/rgb_sock.c $(LDFLAGS) $(BENCH_LIBS)
 
+$(BENCH_DIR)/rg-nullmilter: $(BENCH_DIR)/rg-nullmilter.c
+	$(CC) $(CFLAGS) $(BENCH_WARN) -o $@ $(BENCH_DIR)/rg-nullmilter.c $(LDFLAGS) -lmilter -pthread
+
 .PHONY: bench bench-tools bench-selftest bench-clean
 bench-tools: $(BENCH_TOOLS)
 
-bench: $(BENCH_TOOLS) policyd/relayguard-policyd
+bench: $(BENCH_TOOLS) policyd/relayguard-policyd milter/relayguard-milter ctl/relayguardctl
 	bash $(BENCH_DIR)/run.sh
 
 bench-selftest: $(BENCH_TOOLS)

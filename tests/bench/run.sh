@@ -2,24 +2,26 @@
 # tests/bench/run.sh - relayguard benchmarks ("make bench" runs this).
 #
 # Usage: bash tests/bench/run.sh     (as root, from anywhere; tools built)
-# One run on loopback, about 4-5 minutes with the defaults, 10 at most:
+# One run on loopback, about 7 minutes with the defaults, 15 at most:
 #   1. policy throughput at concurrency 1, 8, 32 for: rg-baseline (protocol
 #      ceiling), relayguard-policyd without quotas, with quotas (private
-#      redis-server), and postfwd2 with equivalent rules; each as a ratio
-#      to postfwd and to the baseline;
+#      redis-server), measured in turn BENCH_ROUNDS times, medians
+#      reported; and postfwd2 with equivalent rules; each as a ratio to
+#      postfwd and to the baseline;
 #   2. scale at 10 / 1,000 / 10,000 / 100,000 customers: requests/s, RSS, start-up
 #      time (until a policy request is answered), reload time (SIGHUP until
 #      the log says so), Redis commands per request (INFO commandstats);
 #   3. end to end: smtp-source -> private Postfix -> smtp-sink, messages/s
-#      with relayguard-policyd + relayguard-milter in the path against
-#      Postfix alone.
+#      with relayguard-policyd, then also relayguard-milter (unix socket,
+#      then TCP) in the path against Postfix alone, BENCH_ROUNDS rounds.
 # Results: a summary on stdout and $BENCH_OUT/results.md (markdown, for
 # BENCHMARKS.md); raw outputs in $BENCH_OUT/raw/. A part whose program is
-# missing is skipped with a message. Knobs (environment): BENCH_SECS (5),
-# BENCH_WARMUP (1), BENCH_CONCS ("1 8 32"), BENCH_CMP_CUSTOMERS (100),
-# BENCH_SCALE ("10 1000 10000 100000"), BENCH_SCALE_CONC (8), BENCH_E2E_MSGS
-# (2000), BENCH_PORT_BASE (23700), BENCH_OUT (tests/bench/out),
-# RG_NOQUOTA_LINE, RG_RELOAD_PATTERN, BENCH_DEADLINE (600 s).
+# missing is skipped with a message. Knobs (environment): BENCH_PARTS
+# ("1 2 3"), BENCH_ROUNDS (3), BENCH_SECS (4), BENCH_WARMUP (1),
+# BENCH_CONCS ("1 8 32"), BENCH_CMP_CUSTOMERS (100), BENCH_SCALE ("10 1000
+# 10000 100000"), BENCH_SCALE_CONC (8), BENCH_E2E_MSGS (4000), BENCH_E2E_SESSIONS (8),
+# BENCH_PORT_BASE (23700), BENCH_OUT (tests/bench/out), RG_NOQUOTA_LINE,
+# RG_RELOAD_PATTERN, BENCH_DEADLINE (900 s).
 #
 # Errors: exits 1 if the bench tools are not built or a port it needs is
 # taken; a part that fails is reported in the results and the run goes on.
@@ -29,14 +31,17 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/tests/bench
 OUT=${BENCH_OUT:-$B/out}
-SECS=${BENCH_SECS:-5}
+SECS=${BENCH_SECS:-4}
+ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-1}
 CONCS=${BENCH_CONCS:-"1 8 32"}
 CMP_N=${BENCH_CMP_CUSTOMERS:-100}
 SCALE=${BENCH_SCALE:-"10 1000 10000 100000"}
 SCALE_CONC=${BENCH_SCALE_CONC:-8}
-E2E_MSGS=${BENCH_E2E_MSGS:-2000}
-DEADLINE=${BENCH_DEADLINE:-600}
+E2E_MSGS=${BENCH_E2E_MSGS:-4000}
+E2E_SESSIONS=${BENCH_E2E_SESSIONS:-8}
+DEADLINE=${BENCH_DEADLINE:-900}
+PARTS=${BENCH_PARTS:-"1 2 3"}
 # Below Linux's ephemeral range (32768-60999), so no client socket of
 # another test can be sitting on one of our listening ports.
 PB=${BENCH_PORT_BASE:-23700}
@@ -45,7 +50,7 @@ RG_NOQUOTA_LINE=${RG_NOQUOTA_LINE-'quotas = false'}
 # What relayguard-policyd logs once a SIGHUP reload has taken effect.
 RG_RELOAD_PATTERN=${RG_RELOAD_PATTERN:-'reloaded configuration|config loaded'}
 
-P_SMTPD=$((PB + 25)) P_SINK=$((PB + 26)) P_POLICYD=$((PB + 40))
+P_SMTPD=$((PB + 25)) P_SINK=$((PB + 26)) P_POLICYD=$((PB + 40)) P_POLICYD2=$((PB + 42))
 P_MILTER=$((PB + 41)) P_BASE=$((PB + 50)) P_POSTFWD=$((PB + 60))
 P_REDIS=$((PB + 79))
 
@@ -53,6 +58,7 @@ POLICYD=$ROOT/policyd/relayguard-policyd
 MILTER=$ROOT/milter/relayguard-milter
 LOADGEN=$B/rg-loadgen
 BASELINE=$B/rg-baseline
+NULLMILTER=$B/rg-nullmilter
 GENCONF=$B/gen-conf.py
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
@@ -60,7 +66,7 @@ POSTFWD=$(command -v postfwd2 || true)
 
 . "$B/pfx.sh"
 
-for t in "$LOADGEN" "$BASELINE"; do
+for t in "$LOADGEN" "$BASELINE" "$NULLMILTER"; do
     [ -x "$t" ] || { echo "run.sh: $t not built (make bench-tools)" >&2; exit 1; }
 done
 
@@ -78,6 +84,7 @@ PFX_DIR=             # private Postfix config dir while one runs
 note() { printf '%s\n' "$*"; }
 skip() { printf 'SKIP: %s\n' "$*"; printf '\n_Skipped: %s_\n' "$*" >>"$MD"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+want_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 elapsed() { echo $(( $(date +%s) - T_START )); }
 time_left() { echo $(( DEADLINE - $(elapsed) )); }
 
@@ -132,7 +139,7 @@ exec 3>&2
 WATCHDOG=$!
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $P_SMTPD $P_SINK $P_POLICYD $P_MILTER $P_BASE $P_POSTFWD $P_REDIS; do
+for p in $P_SMTPD $P_SINK $P_POLICYD $P_POLICYD2 $P_MILTER $P_BASE $P_POSTFWD $P_REDIS; do
     port_free "$p" || { echo "run.sh: port $p is in use (set BENCH_PORT_BASE)" >&2; exit 1; }
 done
 
@@ -165,6 +172,8 @@ load() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) printf "-"; else if (a / b < 0.1) printf "%.3f", a / b; else printf "%.2f", a / b }'; }
+# median N...: the middle value (mean of the two middle ones)
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 mib() { awk -v k="$1" 'BEGIN { if (k == "") print "-"; else printf "%.1f", k / 1024 }'; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -277,13 +286,13 @@ cp "$CMP/postfwd.cf" "$OUT/raw/postfwd-rules.cf"
 
 if redis_start; then REDIS_OK=1; else note "redis-server not available: quota runs skipped"; fi
 
-declare -A RPS P50 P99 ERR
+if want_part 1; then
+declare -A RPS P50 P99 ERR RATIO_B RANGE_B
 SERVERS=()
-run_server() {      # run_server LABEL SPEC [POOL]: all concurrencies
+run_server() {      # run_server LABEL SPEC [POOL]: all concurrencies, once
     local c
     SERVERS+=("$1")
     for c in $CONCS; do
-        [ "$REDIS_OK" = 1 ] && [ "$1" = "relayguard+quotas" ] && rcli flushall >/dev/null
         load "$1" "$2" "$c" "${3:-$CMP/pool.txt}"
         RPS[$1,$c]=$(field "$R" rps); P50[$1,$c]=$(field "$R" p50_us)
         P99[$1,$c]=$(field "$R" p99_us); ERR[$1,$c]=$(field "$R" errors)
@@ -291,16 +300,77 @@ run_server() {      # run_server LABEL SPEC [POOL]: all concurrencies
     done
 }
 
-# baseline, with the request-count cross-check
-"$BASELINE" -s "inet:127.0.0.1:$P_BASE" -V -d 600 -q 2>"$OUT/raw/baseline.log" &
+# The baseline and both relayguard daemons run side by side and are
+# measured in turn, ROUNDS times at each concurrency: a ratio compares
+# runs seconds apart, and the median of the rounds is reported, so the
+# drift of this shared machine moves both sides of each ratio together.
+"$BASELINE" -s "inet:127.0.0.1:$P_BASE" -V -d 1800 -q 2>"$OUT/raw/baseline.log" &
 BL_PID=$!
 PIDS+=("$BL_PID")
+CMP_SERVERS=()
+declare -A CMP_SPEC
 if wait_ready "inet:127.0.0.1:$P_BASE" 10; then
-    run_server baseline "inet:127.0.0.1:$P_BASE"
+    CMP_SERVERS+=(baseline); CMP_SPEC[baseline]=inet:127.0.0.1:$P_BASE
+else
+    skip "rg-baseline did not start"
+fi
+RG_PIDS=()
+if [ -x "$POLICYD" ]; then
+    if pd_start "$CMP/noquota.conf" "$WORK/pd-noquota.log"; then
+        CMP_SERVERS+=(relayguard); CMP_SPEC[relayguard]=inet:127.0.0.1:$P_POLICYD
+        RG_PIDS+=("$PD_PID")
+    else
+        note "   relayguard-policyd (no quotas) did not start:"; tail -5 "$WORK/pd-noquota.log"
+    fi
+    PD_PID=
+    if [ "$REDIS_OK" = 1 ]; then
+        sed "s|inet:127.0.0.1:$P_POLICYD|inet:127.0.0.1:$P_POLICYD2|" "$CMP/quota.conf" >"$CMP/quota2.conf"
+        "$POLICYD" -f -c "$CMP/quota2.conf" 2>>"$WORK/pd-quota.log" &
+        PIDS+=("$!"); RG_PIDS+=("$!")
+        if wait_ready "inet:127.0.0.1:$P_POLICYD2" 60; then
+            CMP_SERVERS+=(relayguard+quotas); CMP_SPEC[relayguard+quotas]=inet:127.0.0.1:$P_POLICYD2
+        else
+            note "   relayguard-policyd (quotas) did not start:"; tail -5 "$WORK/pd-quota.log"
+        fi
+    fi
+else
+    note "   SKIP: $POLICYD not built yet"
+fi
+SERVERS+=("${CMP_SERVERS[@]}")
+for r in $(seq "$ROUNDS"); do
+    for c in $CONCS; do
+        for s in "${CMP_SERVERS[@]}"; do
+            [ "$s" = "relayguard+quotas" ] && rcli flushall >/dev/null
+            load "$s-r$r" "${CMP_SPEC[$s]}" "$c" "$CMP/pool.txt"
+            RPS[$s,$c,$r]=$(field "$R" rps); P50[$s,$c,$r]=$(field "$R" p50_us)
+            P99[$s,$c,$r]=$(field "$R" p99_us); ERR[$s,$c,$r]=$(field "$R" errors)
+            note "   round $r $s c=$c: ${RPS[$s,$c,$r]} req/s p50=${P50[$s,$c,$r]}us p99=${P99[$s,$c,$r]}us errors=${ERR[$s,$c,$r]}"
+        done
+    done
+done
+for s in "${CMP_SERVERS[@]}"; do
+    for c in $CONCS; do
+        rs=() p5=() p9=() ra=() e=0
+        for r in $(seq "$ROUNDS"); do
+            rs+=("${RPS[$s,$c,$r]}"); p5+=("${P50[$s,$c,$r]}"); p9+=("${P99[$s,$c,$r]}")
+            e=$((e + ${ERR[$s,$c,$r]:-0}))
+            ra+=("$(awk -v a="${RPS[$s,$c,$r]}" -v b="${RPS[baseline,$c,$r]:-0}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+        done
+        RPS[$s,$c]=$(median "${rs[@]}"); P50[$s,$c]=$(median "${p5[@]}")
+        P99[$s,$c]=$(median "${p9[@]}"); ERR[$s,$c]=$e
+        RATIO_B[$s,$c]=$(median "${ra[@]}")
+        RANGE_B[$s,$c]=$(printf '%s\n' "${ra[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+        note "   $s c=$c: median ${RPS[$s,$c]} req/s, x baseline ${RATIO_B[$s,$c]} (rounds ${RANGE_B[$s,$c]})"
+    done
+done
+for p in "${RG_PIDS[@]}"; do
+    PD_PID=$p PD_LOG=$WORK/pd-noquota.log pd_stop
+done
+if [ -n "${CMP_SPEC[baseline]:-}" ]; then
     stop_pid "$BL_PID"
     sent=0
-    for c in $CONCS; do
-        s=$(field "$(grep '^RESULT' "$OUT/raw/load-baseline-c$c.txt")" sent)
+    for f in "$OUT"/raw/load-baseline-r*-c*.txt; do
+        s=$(field "$(grep '^RESULT' "$f")" sent)
         sent=$((sent + ${s:-0}))
     done
     got=$(sed -n 's/.*BASELINE requests=\([0-9]*\).*/\1/p' "$OUT/raw/baseline.log")
@@ -314,32 +384,11 @@ if wait_ready "inet:127.0.0.1:$P_BASE" 10; then
         LG_CHECK="MISMATCH: baseline counted $got, loadgen sent $sent (+1 probe), order mismatches $bad"
     fi
 else
-    skip "rg-baseline did not start"
     LG_CHECK="not run"
 fi
-
-if [ -x "$POLICYD" ]; then
-    if pd_start "$CMP/noquota.conf" "$WORK/pd-noquota.log"; then
-        run_server relayguard "inet:127.0.0.1:$P_POLICYD"
-    else
-        note "   relayguard-policyd (no quotas) did not start:"; tail -5 "$WORK/pd-noquota.log"
-    fi
-    pd_stop
-    head -50 "$WORK/pd-noquota.log" >"$OUT/raw/policyd-noquota.log.head"
-    rm -f "$WORK/pd-noquota.log"
-    if [ "$REDIS_OK" = 1 ]; then
-        if pd_start "$CMP/quota.conf" "$WORK/pd-quota.log"; then
-            run_server relayguard+quotas "inet:127.0.0.1:$P_POLICYD"
-        else
-            note "   relayguard-policyd (quotas) did not start:"; tail -5 "$WORK/pd-quota.log"
-        fi
-        pd_stop
-        head -50 "$WORK/pd-quota.log" >"$OUT/raw/policyd-quota.log.head"
-        rm -f "$WORK/pd-quota.log"
-    fi
-else
-    note "   SKIP: $POLICYD not built yet"
-fi
+head -50 "$WORK/pd-noquota.log" >"$OUT/raw/policyd-noquota.log.head"
+head -50 "$WORK/pd-quota.log" >"$OUT/raw/policyd-quota.log.head"
+rm -f "$WORK/pd-noquota.log" "$WORK/pd-quota.log"
 
 if [ -n "$POSTFWD" ]; then
     if postfwd_start "$CMP/postfwd.cf"; then
@@ -367,11 +416,15 @@ fi
     echo
     echo "Same request mix for every server (pool from gen-conf.py: ~75% accepted, 10% unknown client, 10% foreign sender, 5% null sender). relayguard logs one line per decision to a file; postfwd2 runs as a pre-forked daemon with its request cache on (cacheid = the attributes its rules use)."
     echo
-    echo "| server | conns | requests/s | p50 µs | p99 µs | errors | × postfwd2 | × baseline |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "baseline, relayguard and relayguard+quotas: median of $ROUNDS rounds, the three measured in turn within each round; × baseline is the median of the per-round ratios, with their range. postfwd2: one run per concurrency."
+    echo
+    echo "| server | conns | requests/s | p50 µs | p99 µs | errors | × postfwd2 | × baseline | × baseline, rounds |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     for s in "${SERVERS[@]}"; do
         for c in $CONCS; do
-            echo "| $s | $c | ${RPS[$s,$c]} | ${P50[$s,$c]} | ${P99[$s,$c]} | ${ERR[$s,$c]} | $(ratio "${RPS[$s,$c]}" "${RPS[postfwd2,$c]:-0}") | $(ratio "${RPS[$s,$c]}" "${RPS[baseline,$c]:-0}") |"
+            xb=${RATIO_B[$s,$c]:-}
+            if [ -n "$xb" ]; then xb=$(ratio "$xb" 1); else xb=$(ratio "${RPS[$s,$c]}" "${RPS[baseline,$c]:-0}"); fi
+            echo "| $s | $c | ${RPS[$s,$c]} | ${P50[$s,$c]} | ${P99[$s,$c]} | ${ERR[$s,$c]} | $(ratio "${RPS[$s,$c]}" "${RPS[postfwd2,$c]:-0}") | $xb | ${RANGE_B[$s,$c]:--} |"
         done
     done
     echo
@@ -379,6 +432,9 @@ fi
     [ -n "${CRASHES:-}" ] && echo && echo "**Problems:** $CRASHES"
 } >>"$MD"
 
+fi
+
+if want_part 2; then
 # ================================================================ 2. scale
 note "== 2. scale (relayguard-policyd with quotas, c=$SCALE_CONC)"
 {
@@ -463,11 +519,14 @@ else
     done
 fi
 
+fi
+
+if want_part 3; then
 # ================================================================ 3. e2e
 note "== 3. end to end: smtp-source -> Postfix -> smtp-sink ($E2E_MSGS messages)"
 {
     echo
-    echo "## 3. End to end (smtp-source → private Postfix → smtp-sink, $E2E_MSGS messages, 8 sessions)"
+    echo "## 3. End to end (smtp-source → private Postfix → smtp-sink, $E2E_MSGS messages, $E2E_SESSIONS sessions)"
     echo
 } >>"$MD"
 E2E_ROWS=()
@@ -482,7 +541,7 @@ e2e_run() {         # e2e_run LABEL [main.cf lines...]: sets E2E_ROWS
         skip "e2e $label: Postfix did not start"; pfx_stop "$d"; PFX_DIR=; return
     fi
     t0=$(now_ms)
-    timeout 120 smtp-source -s 8 -m "$E2E_MSGS" -l 2000 -N -M mail.loopback.example \
+    timeout 120 smtp-source -s "$E2E_SESSIONS" -m "$E2E_MSGS" -l 2000 -N -M mail.loopback.example \
         -f bench@loopback.example -t rcpt@dest.example "127.0.0.1:$P_SMTPD" \
         >"$OUT/raw/e2e-$label-source.txt" 2>&1
     src_rc=$?
@@ -507,6 +566,26 @@ e2e_run() {         # e2e_run LABEL [main.cf lines...]: sets E2E_ROWS
     E2E_ROWS+=("$label|$src_rc|$((t1 - t0))|$acc|$sent|$((t2 - t0))|$del")
     rm -rf "$d"
 }
+e2e_paths() {       # e2e_paths: the main.cf lines of each path, by label
+    E2E_CF_policyd=("smtpd_relay_restrictions ="
+        "smtpd_recipient_restrictions = $POLICY, reject"
+        "smtpd_end_of_data_restrictions = $EOD_POLICY")
+    E2E_CF_milter_unix=("${E2E_CF_policyd[@]}"
+        "smtpd_milters = unix:$WORK/milter.sock" "milter_default_action = tempfail")
+    E2E_CF_milter_tcp=("${E2E_CF_policyd[@]}"
+        "smtpd_milters = inet:127.0.0.1:$P_MILTER" "milter_default_action = tempfail")
+    # Peers: the protocol floor of each hop, no decision made.
+    E2E_CF_dunno=("smtpd_relay_restrictions ="
+        "smtpd_recipient_restrictions = $DUNNO_POLICY, permit_mynetworks, reject"
+        "smtpd_end_of_data_restrictions = $DUNNO_POLICY")
+    E2E_CF_nullmilter=("${E2E_CF_policyd[@]}"
+        "smtpd_milters = unix:$WORK/nullmilter.sock" "milter_default_action = tempfail")
+    # The recommended setup with the table of relayguardctl milter-map:
+    # the benchmark's client (bench-loopback, domain_addresses) skips the
+    # milter, as every client outside an "any" setting would.
+    E2E_CF_milter_map=("${E2E_CF_milter_unix[@]}"
+        "smtpd_milter_maps = cidr:$WORK/milter_map")
+}
 if [ "$(id -u)" != 0 ]; then
     skip "end to end: needs root for a private Postfix"
 elif ! command -v postfix >/dev/null || ! command -v smtp-source >/dev/null; then
@@ -517,72 +596,133 @@ else
     smtp-sink -u postfix -h sink.test "127.0.0.1:$P_SINK" 256 </dev/null >"$OUT/raw/smtp-sink.log" 2>&1 &
     PIDS+=("$!")
     wait_port "$P_SINK" 5 || skip "end to end: smtp-sink did not start"
-    e2e_run postfix-alone
     POLICY="check_policy_service { inet:127.0.0.1:$P_POLICYD, timeout=10s, { default_action = 451 4.3.5 Policy service unavailable } }"
     EOD_POLICY="check_policy_service { inet:127.0.0.1:$P_POLICYD, timeout=10s, default_action=DUNNO }"
+    DUNNO_POLICY="check_policy_service { inet:127.0.0.1:$P_BASE, timeout=10s, default_action=DUNNO }"
+    e2e_paths
+    # Every daemon runs for the whole part; the paths take turns, ROUNDS
+    # times, each round against its own Postfix-alone run.
+    E2E_PATHS=(postfix-alone)
+    ML_PIDS=()
+    "$BASELINE" -s "inet:127.0.0.1:$P_BASE" -d 1800 -q 2>/dev/null &
+    BL_PID=$!
+    PIDS+=("$BL_PID")
+    if wait_ready "inet:127.0.0.1:$P_BASE" 10; then
+        E2E_PATHS+=(dunno-policy)
+    else
+        skip "e2e with the DUNNO policy server: rg-baseline did not start"
+    fi
     if [ -x "$POLICYD" ] && [ "$REDIS_OK" = 1 ]; then
         rcli flushall >/dev/null
         if pd_start "$CMP/quota.conf" "$WORK/pd-e2e.log"; then
-            e2e_run policyd "smtpd_relay_restrictions =" \
-                "smtpd_recipient_restrictions = $POLICY, reject" \
-                "smtpd_end_of_data_restrictions = $EOD_POLICY"
+            E2E_PATHS+=(policyd)
             if [ -x "$MILTER" ]; then
-                "$MILTER" -f -c "$CMP/quota.conf" 2>"$WORK/milter-e2e.log" &
-                ML_PID=$!
-                PIDS+=("$ML_PID")
-                if wait_port "$P_MILTER" 20; then
-                    e2e_run policyd+milter "smtpd_relay_restrictions =" \
-                        "smtpd_recipient_restrictions = $POLICY, reject" \
-                        "smtpd_end_of_data_restrictions = $EOD_POLICY" \
-                        "smtpd_milters = inet:127.0.0.1:$P_MILTER" \
-                        "milter_default_action = tempfail"
-                else
-                    skip "e2e with milter: relayguard-milter did not listen"
-                fi
-                stop_pid "$ML_PID"
-                head -20 "$WORK/milter-e2e.log" >"$OUT/raw/milter-e2e.log.head"
-                # The recommended setup: the milter on a unix socket.  Over
-                # TCP, Postfix's milter client writes macros and command
-                # separately and Nagle + delayed ACK stall each exchange.
+                # The recommended setup: the milter on a unix socket.
                 sed -e "s|inet:$P_MILTER@127.0.0.1|unix:$WORK/milter.sock|" \
                     -e 's|^milter {|milter { socket_mode = "0666"|' \
                     "$CMP/quota.conf" >"$CMP/quota-unix.conf"
                 chmod 711 "$WORK"	# smtpd (user postfix) reaches the socket
                 "$MILTER" -f -c "$CMP/quota-unix.conf" 2>"$WORK/milter-e2e-unix.log" &
-                ML_PID=$!
-                PIDS+=("$ML_PID")
+                ML_PIDS+=("$!"); PIDS+=("$!")
                 for _ in $(seq 100); do [ -S "$WORK/milter.sock" ] && break; sleep 0.1; done
+                "$NULLMILTER" -p "unix:$WORK/nullmilter.sock" 2>"$WORK/nullmilter.log" &
+                ML_PIDS+=("$!"); PIDS+=("$!")
+                for _ in $(seq 100); do [ -S "$WORK/nullmilter.sock" ] && break; sleep 0.1; done
+                if [ -S "$WORK/nullmilter.sock" ]; then
+                    E2E_PATHS+=(policyd+nullmilter-unix)
+                else
+                    skip "e2e with rg-nullmilter: it did not listen"
+                fi
                 if [ -S "$WORK/milter.sock" ]; then
-                    e2e_run policyd+milter-unix "smtpd_relay_restrictions =" \
-                        "smtpd_recipient_restrictions = $POLICY, reject" \
-                        "smtpd_end_of_data_restrictions = $EOD_POLICY" \
-                        "smtpd_milters = unix:$WORK/milter.sock" \
-                        "milter_default_action = tempfail"
+                    E2E_PATHS+=(policyd+milter-unix)
+                    if "$ROOT/ctl/relayguardctl" -c "$CMP/quota-unix.conf" milter-map \
+                        --milters "unix:$WORK/milter.sock" >"$WORK/milter_map" 2>"$OUT/raw/milter-map.err"; then
+                        cp "$WORK/milter_map" "$OUT/raw/milter_map"
+                        E2E_PATHS+=(policyd+milter-unix+map)
+                    else
+                        skip "e2e with smtpd_milter_maps: relayguardctl milter-map failed"
+                    fi
                 else
                     skip "e2e with milter on a unix socket: relayguard-milter did not listen"
                 fi
-                stop_pid "$ML_PID"
+                # Over TCP, Postfix's milter client writes macros and
+                # command separately and Nagle + delayed ACK stall them.
+                "$MILTER" -f -c "$CMP/quota.conf" 2>"$WORK/milter-e2e.log" &
+                ML_PIDS+=("$!"); PIDS+=("$!")
+                if wait_port "$P_MILTER" 20; then
+                    E2E_PATHS+=(policyd+milter-tcp)
+                else
+                    skip "e2e with milter: relayguard-milter did not listen"
+                fi
             else
                 skip "e2e with milter: $MILTER not built yet"
             fi
         else
             skip "e2e with relayguard: policyd did not start"
         fi
-        grep -v ' action=OK ' "$WORK/pd-e2e.log" | head -20 >"$OUT/raw/policyd-e2e.log.head"
-        pd_stop
     else
         skip "e2e with relayguard: policyd or redis-server missing"
     fi
+    declare -A E2E_DEL
+    # A first Postfix run warms the page cache and the binaries; not counted.
+    E2E_MSGS_SAVED=$E2E_MSGS; E2E_MSGS=$(( E2E_MSGS / 4 ))
+    e2e_run warmup
+    E2E_MSGS=$E2E_MSGS_SAVED
+    E2E_ROWS=()
+    for r in $(seq "$ROUNDS"); do
+        for path in "${E2E_PATHS[@]}"; do
+            # Over TCP the milter is stalled by delayed ACKs (~30 s a run,
+            # always about a quarter of the rate): one round is enough.
+            [ "$path" = policyd+milter-tcp ] && [ "$r" -gt 1 ] && continue
+            # Every path starts with empty quota counters.
+            [ "$REDIS_OK" = 1 ] && rcli flushall >/dev/null
+            case $path in
+            postfix-alone) e2e_run "$path-r$r" ;;
+            dunno-policy) e2e_run "$path-r$r" "${E2E_CF_dunno[@]}" ;;
+            policyd) e2e_run "$path-r$r" "${E2E_CF_policyd[@]}" ;;
+            policyd+nullmilter-unix) e2e_run "$path-r$r" "${E2E_CF_nullmilter[@]}" ;;
+            policyd+milter-unix) e2e_run "$path-r$r" "${E2E_CF_milter_unix[@]}" ;;
+            policyd+milter-unix+map) e2e_run "$path-r$r" "${E2E_CF_milter_map[@]}" ;;
+            policyd+milter-tcp) e2e_run "$path-r$r" "${E2E_CF_milter_tcp[@]}" ;;
+            esac
+            E2E_DEL[$path,$r]=$(IFS='|'; set -- ${E2E_ROWS[${#E2E_ROWS[@]}-1]}; [ "$1" = "$path-r$r" ] && echo "$7")
+        done
+    done
+    for p in "${ML_PIDS[@]}" "$BL_PID"; do stop_pid "$p"; done
+    head -20 "$WORK/milter-e2e-unix.log" >"$OUT/raw/milter-e2e.log.head" 2>/dev/null
+    grep -v ' action=OK ' "$WORK/pd-e2e.log" 2>/dev/null | head -20 >"$OUT/raw/policyd-e2e.log.head"
+    pd_stop
+    E2E_SUMMARY=()
+    for path in "${E2E_PATHS[@]}"; do
+        ds=() ra=()
+        for r in $(seq "$ROUNDS"); do
+            [ -n "${E2E_DEL[$path,$r]:-}" ] || continue
+            ds+=("${E2E_DEL[$path,$r]:-0}")
+            ra+=("$(awk -v a="${E2E_DEL[$path,$r]:-0}" -v b="${E2E_DEL[postfix-alone,$r]:-0}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+        done
+        rng=$(printf '%s\n' "${ra[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+        E2E_SUMMARY+=("| $path | $(median "${ds[@]}") | $(ratio "$(median "${ra[@]}")" 1) | $rng |")
+        note "   $path: median $(median "${ds[@]}") msg/s delivered, x Postfix alone $(median "${ra[@]}") (rounds $rng)"
+    done
     {
+        echo "Paths: **postfix-alone** (no policy service, no milter); **dunno-policy** (rg-baseline as the policy service at RCPT and END-OF-MESSAGE: the cost of Postfix's policy client and the protocol, nothing decided); **policyd** (relayguard-policyd with quotas at RCPT and END-OF-MESSAGE); **policyd+nullmilter-unix** (policyd plus rg-nullmilter, a libmilter filter that negotiates what relayguard-milter negotiates and decides nothing: the cost of Postfix's milter client and libmilter); **policyd+milter-unix** (policyd plus relayguard-milter in rewrite mode on a unix socket, every client through the milter: the cost for clients of \"any\" settings); **policyd+milter-unix+map** (the recommended setup: the same with the smtpd_milter_maps table of relayguardctl milter-map, which the benchmark client, not in an \"any\" setting, skips); **policyd+milter-tcp** (the milter over TCP). A first, shorter Postfix-alone run warms up and is not counted."
+        echo
+        echo "Each path ran $ROUNDS times (the TCP milter once), the paths in turn within each round; × Postfix alone is the median of the per-round ratios of delivered msg/s (each round against its own Postfix-alone run), with their range."
+        echo
         echo "| path | smtp-source exit | accepted in ms | accepted msg/s | delivered | delivered in ms | delivered msg/s | × Postfix alone |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-        base_del=
         for row in "${E2E_ROWS[@]}"; do
             IFS='|' read -r l rc ams acc snt dms del <<<"$row"
-            [ "$l" = postfix-alone ] && base_del=$del
-            echo "| $l | $rc | $ams | $acc | $snt | $dms | $del | $(ratio "$del" "${base_del:-0}") |"
+            r=${l##*-r}
+            echo "| $l | $rc | $ams | $acc | $snt | $dms | $del | $(ratio "$del" "${E2E_DEL[postfix-alone,$r]:-0}") |"
         done
+        echo
+        echo "| path | median delivered msg/s | × Postfix alone (median) | × Postfix alone, rounds |"
+        echo "|---|---:|---:|---:|"
+        printf '%s\n' "${E2E_SUMMARY[@]}"
     } >>"$MD"
+fi
+
 fi
 
 echo >>"$MD"
