@@ -11,8 +11,8 @@
  * are never held longer than that pass, fatal and panic lines flush
  * everything first, and a full buffer is written at once.
  */
-#include <pthread.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
