@@ -50,7 +50,11 @@ MSG
 smtpd_milters = inet:127.0.0.1:$MPORT
 milter_default_action = tempfail
 milter_connect_macros = j {daemon_name} {daemon_addr} v _ {client_addr}
+# only clients of "any" settings need the milter; the table that keeps the
+# others off it (ctl/relayguardctl -c $TMP/relayguard.conf milter-map):
+smtpd_milter_maps = cidr:/etc/postfix/relayguard_milter_map
 MSG
+[ -n "${MPID:-}" ] && ctl/relayguardctl -c "$TMP/relayguard.conf" milter-map | grep -v '^#' | sed 's/^/    /'
 echo
 echo "Some decisions of the sample config (policy requests as Postfix sends them):"
 demo() {	# demo DESCRIPTION ATTR...
