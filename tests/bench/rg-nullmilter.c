@@ -7,7 +7,9 @@
  * connect, HELO and MAIL) and answers CONTINUE everywhere.  In the
  * end-to-end benchmark it shows what Postfix's milter client and
  * libmilter cost by themselves, so that relayguard-milter's own cost is
- * the difference.
+ * the difference.  Its negotiation is a copy of mlt_negotiate() in
+ * milter/callbacks.c (this peer links nothing of relayguard): change both
+ * together.
  *
  * Usage: rg-nullmilter -p unix:/path|inet:PORT@127.0.0.1
  *   -p SOCKET  where to listen (libmilter syntax); a unix socket is made
