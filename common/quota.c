@@ -341,7 +341,6 @@ quota_load(struct quota *q, const struct rg_conf *conf)
 		msg_warn("quota: %s", err);
 }
 
-/* quota_create - start connecting to conf's Redis; never fails */
 /*
  * quota_flush - write the commands queued in this pass of the event loop
  * now, in one write, rather than in the next pass: the loop calls it after
@@ -363,6 +362,7 @@ quota_flush(struct quota *q)
 	redisAsyncHandleWrite(ac);
 }
 
+/* quota_create - start connecting to conf's Redis; never fails */
 struct quota *
 quota_create(struct event_base *base, const struct rg_conf *conf)
 {

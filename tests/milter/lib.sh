@@ -7,6 +7,7 @@
 #					# SOCKET: "unix:$TMP/m.sock" or a port
 #	milter_start "$TMP/m.conf"	# sets MILTER_PID MILTER_SOCK MILTER_LOG
 #	milter_lua enforce.lua		# each "ok"/"not ok" line becomes TAP
+#	milter_wire			# tests/milter/wire.py: negotiation on the wire
 #	milter_stop
 #
 # DESCRIPTION
