@@ -193,7 +193,10 @@ ctl_quota(const struct rg_conf *c, int argc, char **argv)
 	return (rc == 0 ? 0 : 1);
 }
 
-/* The milter's socket as Postfix writes it: inet:PORT@HOST -> inet:HOST:PORT. */
+/*
+ * The milter's socket as Postfix writes it: inet:PORT@HOST -> inet:HOST:PORT,
+ * an IPv6 host in brackets.
+ */
 static void
 ctl_postfix_milter(const char *sock, char *out, size_t len)
 {
@@ -201,9 +204,11 @@ ctl_postfix_milter(const char *sock, char *out, size_t len)
 
 	if ((strncmp(sock, "inet:", 5) == 0 || strncmp(sock, "inet6:", 6) == 0)
 	    && (at = strchr(sock, '@')) != NULL) {
-		const char *port = strchr(sock, ':') + 1;
+		const char *port = strchr(sock, ':') + 1, *host = at + 1;
+		int	bracket = strchr(host, ':') != NULL && *host != '[';
 
-		snprintf(out, len, "inet:%s:%.*s", at + 1, (int) (at - port), port);
+		snprintf(out, len, "inet:%s%s%s:%.*s", bracket ? "[" : "", host,
+			 bracket ? "]" : "", (int) (at - port), port);
 	} else if (strncmp(sock, "local:", 6) == 0) {
 		snprintf(out, len, "unix:%s", sock + 6);
 	} else {

@@ -104,6 +104,8 @@ out=$("$CTL" -c "$TMP/any6.conf" milter-map)
 printf '%s\n' "$out" >"$TMP/milter_map"
 like "$out" "SMTP AUTH alone \(road\)" "milter-map: says why the milter stays on for everybody"
 is "$(map_q 203.0.113.9)" "unix:/run/relayguard/milter.sock" "milter-map: with an AUTH-only any setting every client gets the milter"
+sed 's|unix:/run/relayguard/milter.sock|inet6:8891@::1|' "$TMP/any6.conf" >"$TMP/inet6.conf"
+like "$("$CTL" -c "$TMP/inet6.conf" milter-map)" "	inet:\[::1\]:8891" "milter-map: an IPv6 milter socket in Postfix syntax, host in brackets"
 sed 's/mode = "rewrite"/mode = "enforce"/' "$TMP/any6.conf" >"$TMP/enforce.conf"
 out=$("$CTL" -c "$TMP/enforce.conf" milter-map 2>&1); rc=$?
 is "$rc" 1 "milter-map: enforce mode exits 1"
