@@ -5,6 +5,8 @@
  * parts, underscores in hostnames, 8-bit bytes) and strict where a lax
  * reading could change which customer an address belongs to: control
  * bytes, unbalanced quotes or brackets, an '@' left in the domain.
+ * Postfix's internal form of a quoted local part (no quotes, the domain
+ * after the last '@') and the quoted form give the same address.
  */
 #include <ctype.h>
 #include <string.h>
@@ -84,9 +86,24 @@ domain_is_sub(const char *domain, const char *parent)
 		&& strcmp(domain + dl - pl, parent) == 0);
 }
 
-/* addr_parse - see addr.h */
+static int addr_scan(const char *, struct rg_addr *, const char **, int);
+
+/* addr_parse - an envelope address, quoted or in Postfix's internal form */
 int
 addr_parse(const char *in, struct rg_addr *out, const char **why)
+{
+	return (addr_scan(in, out, why, 0));
+}
+
+/* addr_parse_strict - an address as a person writes it (configuration) */
+int
+addr_parse_strict(const char *in, struct rg_addr *out, const char **why)
+{
+	return (addr_scan(in, out, why, 1));
+}
+
+static int
+addr_scan(const char *in, struct rg_addr *out, const char **why, int strict)
 {
 	char	local[RG_ADDR_MAX + 1];
 	size_t	llen = 0, len, i, sep;
@@ -142,16 +159,33 @@ addr_parse(const char *in, struct rg_addr *out, const char **why)
 		if (llen == 0)
 			needs_quotes = 1;
 	} else {
-		for (; p < end && *p != '@'; p++) {
-			if (!addr_atext((unsigned char) *p))
-				return (*why = "invalid character in local part", -1);
+		/*
+		 * Postfix hands policy services the internal, unquoted form:
+		 * "john doe"@a.example arrives as john doe@a.example and
+		 * "a@b"@a.example as a@b@a.example.  The domain is what follows
+		 * the last '@' (as Postfix splits it); a local part that is not
+		 * a dot-atom was quoted, and gets its quotes back, so both
+		 * forms have one canonical text and key.
+		 */
+		const char *last = end;
+
+		while (last > p && last[-1] != '@')
+			last--;
+		last = last > p ? last - 1 : end;
+		for (; p < last; p++) {
+			if ((unsigned char) *p < 0x20 || *p == 0x7f)
+				return (*why = "control character in address", -1);
+			if (!addr_atext((unsigned char) *p)) {
+				/* Only an address with a domain has an internal form. */
+				if (strict || last == end)
+					return (*why = *p == '@' ? "more than one @ in address"
+						: "invalid character in local part", -1);
+				quoted = needs_quotes = 1;
+			}
 			local[llen++] = *p;
 		}
 		if (llen == 0)
 			return (*why = "empty local part", -1);
-		/* "a@b@c" is ambiguous: refuse rather than pick a domain. */
-		if (p < end && memchr(p + 1, '@', (size_t) (end - p - 1)))
-			return (*why = "more than one @ in address", -1);
 	}
 	local[llen] = 0;
 	if (llen && (local[0] == '.' || local[llen - 1] == '.'))

@@ -8,6 +8,11 @@
  *	a.key    "john@acme.example"	-- lowercased, for user lookups
  *	a.domain "acme.example"		-- points into key; "" when none
  *	a.null   1 for the null sender <>
+ *	addr_parse("john doe@acme.example", ...)	-- Postfix's internal form of
+ *		"john doe"@acme.example: the same text and key (the domain
+ *		follows the last '@')
+ *	addr_parse_strict(...)	-- configuration: an unquoted local part
+ *		must be a dot-atom
  *	domain_is_sub("mx.acme.example", "acme.example") == 1
  *
  * DESCRIPTION
@@ -34,6 +39,7 @@ struct rg_addr {
 };
 
 int	addr_parse(const char *in, struct rg_addr *out, const char **why);
+int	addr_parse_strict(const char *in, struct rg_addr *out, const char **why);
 int	domain_valid(const char *domain);
 int	domain_is_sub(const char *domain, const char *parent);
 size_t	domain_canon(const char *in, char *out, size_t outlen);

@@ -279,7 +279,7 @@ conf_v_users(cfg_t *cfg, cfg_opt_t *opt)
 	struct rg_addr a;
 	const char *why, *v = conf_lastval(opt);
 
-	if (addr_parse(v, &a, &why) < 0 || a.null || a.domain[0] == 0) {
+	if (addr_parse_strict(v, &a, &why) < 0 || a.null || a.domain[0] == 0) {
 		cfg_error(cfg, "invalid user address \"%s\"", v);
 		return (-1);
 	}
@@ -472,7 +472,7 @@ conf_add_user(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 	const struct rg_customer *owner;
 	const char *why, *matched = "";
 
-	if (addr_parse(text, &a, &why) < 0 || a.null || a.domain[0] == 0) {
+	if (addr_parse_strict(text, &a, &why) < 0 || a.null || a.domain[0] == 0) {
 		if (!p->failed) {
 			snprintf(p->err, p->errlen, "%s:%d: invalid user address \"%s\"",
 				 file, line, text);
