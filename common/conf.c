@@ -196,6 +196,20 @@ conf_word(const char *const *names, const char *value)
 	return (-1);
 }
 
+/*
+ * conf_enum - a value the validators have already accepted, as its enum;
+ * one they let through unknown is a bug, never a default that accepts mail.
+ */
+static int
+conf_enum(const char *const *names, const char *value)
+{
+	int	i = conf_word(names, value);
+
+	if (i < 0)
+		msg_panic("configuration value \"%s\" passed validation unknown", value);
+	return (i);
+}
+
 static const char *
 conf_lastval(cfg_opt_t *opt)
 {
@@ -556,32 +570,38 @@ conf_users_file(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 	fclose(fp);
 }
 
-static long
-conf_limit(cfg_t *lim, const char *name, long dflt)
+static int64_t
+conf_limit(cfg_t *lim, const char *name, int64_t dflt)
 {
 	long	v = lim ? cfg_getint(lim, name) : LIMIT_UNSET;
 
-	return (v == LIMIT_UNSET ? dflt : v);
+	return (v == LIMIT_UNSET ? dflt : (int64_t) v);
 }
 
-static long
-lmin(long a, long b)
+static int64_t
+lmin(int64_t a, int64_t b)
 {
 	return (a < b ? a : b);
 }
 
+/* The limits of DESIGN 3.4, in 64 bits: 130 x licenses fits whatever long is. */
 static void
-conf_limits(struct rg_customer *cu, cfg_t *lim)
+conf_limits(struct conf_parse *p, struct rg_customer *cu, cfg_t *lim)
 {
-	long	n = cu->licenses;
+	int64_t	n = cu->licenses;
 	int	free_tier = cu->billing != BILLING_PAID;
+	struct rg_limits *l = &cu->limits;
 
-	cu->limits.user_messages_per_day = conf_limit(lim, "user_messages_per_day", 10000);
-	cu->limits.user_recipients_per_day = conf_limit(lim, "user_recipients_per_day", 130 * n);
-	cu->limits.customer_recipients_per_day = conf_limit(lim, "customer_recipients_per_day",
+	l->user_messages_per_day = conf_limit(lim, "user_messages_per_day", 10000);
+	l->user_recipients_per_day = conf_limit(lim, "user_recipients_per_day", 130 * n);
+	l->customer_recipients_per_day = conf_limit(lim, "customer_recipients_per_day",
 				 free_tier ? 100 : lmin(130 * n, 4600000));
-	cu->limits.customer_recipients_per_10min = conf_limit(lim, "customer_recipients_per_10min",
+	l->customer_recipients_per_10min = conf_limit(lim, "customer_recipients_per_10min",
 				 free_tier ? 50 : lmin(9 * n, 319444));
+	/* A negative limit would read as "none": refuse the file, never run open. */
+	if (l->user_messages_per_day < 0 || l->user_recipients_per_day < 0
+	    || l->customer_recipients_per_day < 0 || l->customer_recipients_per_10min < 0)
+		conf_fail(p, cu->line, "customer \"%s\": a limit came out negative", cu->name);
 }
 
 static void
@@ -592,7 +612,7 @@ conf_setting(struct conf_parse *p, struct rg_setting *s, cfg_t *rs)
 
 	s->name = xstrdup(cfg_title(rs));
 	s->line = conf_sec_line(rs);
-	s->senders = conf_word(senders_names, cfg_getstr(rs, "allowed_senders"));
+	s->senders = conf_enum(senders_names, cfg_getstr(rs, "allowed_senders"));
 	s->require_auth = cfg_getbool(rs, "require_smtp_auth");
 	s->require_tls = cfg_getbool(rs, "require_tls");
 	s->nranges = cfg_size(rs, "ip");
@@ -683,8 +703,8 @@ conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer 
 		return;
 	}
 	cu->licenses = cfg_getint(cs, "licenses");
-	cu->billing = conf_word(billing_names, cfg_getstr(cs, "billing"));
-	conf_limits(cu, cfg_getsec(cs, "limits"));
+	cu->billing = conf_enum(billing_names, cfg_getstr(cs, "billing"));
+	conf_limits(p, cu, cfg_getsec(cs, "limits"));
 	for (i = 0; i < cfg_size(cs, "users"); i++)
 		conf_add_user(p, c, cu, cfg_getnstr(cs, "users", i), 0, p->file,
 			      (int) cfg_getint(cs, "__users_line"));
@@ -805,7 +825,7 @@ conf_global(struct rg_conf *c, cfg_t *cfg)
 	c->redis.timeout_ms = cfg_getint(r, "timeout_ms");
 	c->redis.prefix = xstrdup(cfg_getstr(r, "prefix"));
 	c->quotas = cfg_getbool(cfg, "quotas");
-	c->on_backend_error = conf_word(backend_names, cfg_getstr(cfg, "on_backend_error"));
+	c->on_backend_error = conf_enum(backend_names, cfg_getstr(cfg, "on_backend_error"));
 	c->reservation_ttl = cfg_getint(cfg, "reservation_ttl");
 	c->user = xstrdup(cfg_getstr(cfg, "user"));
 	c->syslog_facility = xstrdup(cfg_getstr(cfg, "syslog_facility"));
@@ -817,7 +837,7 @@ conf_global(struct rg_conf *c, cfg_t *cfg)
 	c->max_connections = cfg_getint(pd, "max_connections");
 	c->idle_timeout = cfg_getint(pd, "idle_timeout");
 	c->milter_socket = xstrdup(cfg_getstr(mt, "socket"));
-	c->milter_mode = conf_word(mode_names, cfg_getstr(mt, "mode"));
+	c->milter_mode = conf_enum(mode_names, cfg_getstr(mt, "mode"));
 	c->milter_socket_mode = (mode_t) strtol(cfg_getstr(mt, "socket_mode"), NULL, 8);
 }
 

@@ -23,6 +23,7 @@
 #define RG_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ipset.h"
@@ -32,11 +33,19 @@ enum rg_billing { BILLING_PAID, BILLING_UNPAID, BILLING_TRIAL };
 enum rg_backend_error { BACKEND_TEMPFAIL, BACKEND_ACCEPT, BACKEND_REJECT };
 enum rg_milter_mode { MILTER_REWRITE, MILTER_ENFORCE };
 
+/*
+ * Limits are 64-bit whatever the platform (130 x licenses overflows a
+ * 32-bit long) and never negative: a configured or computed limit is a
+ * count from 0 up.  RG_LIMIT_NONE is only what a quota request says when
+ * it knows no customer (a late commit or release); no rg_limits holds it.
+ */
+#define RG_LIMIT_NONE	((int64_t) -1)
+
 struct rg_limits {
-	long	user_messages_per_day;
-	long	user_recipients_per_day;
-	long	customer_recipients_per_day;
-	long	customer_recipients_per_10min;
+	int64_t	user_messages_per_day;
+	int64_t	user_recipients_per_day;
+	int64_t	customer_recipients_per_day;
+	int64_t	customer_recipients_per_10min;
 };
 
 struct rg_iprange {

@@ -538,21 +538,26 @@ quota_apply(const struct rg_conf *conf, struct rg_verdict *v, enum quota_result 
 		relay_refuse(v, RG_QUOTA_CUSTOMER_PEAK, "", "customer 10-minute limit reached");
 		return;
 	case QUOTA_BACKEND_ERROR:
-		switch (conf->on_backend_error) {
-		case BACKEND_ACCEPT:
-			snprintf(v->reason + strlen(v->reason), sizeof(v->reason) - strlen(v->reason),
-				 "%squota backend unavailable, accepted (on_backend_error = accept)",
-				 v->reason[0] ? "; " : "");
-			return;
-		case BACKEND_REJECT:
-			relay_refuse(v, RG_BACKEND_ERROR, "", "quota backend unavailable");
-			v->code = 550;
-			snprintf(v->reply, sizeof(v->reply), "550 5.3.0 Relay policy unavailable.");
-			return;
-		case BACKEND_TEMPFAIL:
-			relay_refuse(v, RG_BACKEND_ERROR, "", "quota backend unavailable");
-			return;
-		}
+		break;
+	default:
+		/* A result we do not know is a bug: fail closed, as Redis down would. */
+		msg_warn("bug: unknown quota result %d; answering as for a Redis failure", (int) r);
+		break;
+	}
+	switch (conf->on_backend_error) {
+	case BACKEND_ACCEPT:
+		snprintf(v->reason + strlen(v->reason), sizeof(v->reason) - strlen(v->reason),
+			 "%squota backend unavailable, accepted (on_backend_error = accept)",
+			 v->reason[0] ? "; " : "");
+		return;
+	case BACKEND_REJECT:
+		relay_refuse(v, RG_BACKEND_ERROR, "", "quota backend unavailable");
+		v->code = 550;
+		snprintf(v->reply, sizeof(v->reply), "550 5.3.0 Relay policy unavailable.");
+		return;
+	case BACKEND_TEMPFAIL:
+	default:			/* never accept on a value we do not know */
+		relay_refuse(v, RG_BACKEND_ERROR, "", "quota backend unavailable");
 		return;
 	}
 }

@@ -66,6 +66,7 @@
  *	exact even then.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -295,6 +296,13 @@ quota_req_build(struct quota_req *rq, enum quota_op op, const struct rg_conf *co
 		snprintf(err, errlen, "no customer");
 		return (-1);
 	}
+	/* RG_LIMIT_NONE on the wire only where no customer is known, never by accident. */
+	if (lim && (lim->user_messages_per_day < 0 || lim->user_recipients_per_day < 0
+		    || lim->customer_recipients_per_day < 0
+		    || lim->customer_recipients_per_10min < 0)) {
+		snprintf(err, errlen, "customer %s has a negative limit", customer);
+		return (-1);
+	}
 	if (instance == NULL || *instance == 0 || strlen(instance) > 200) {
 		snprintf(err, errlen, "no usable transaction instance");
 		return (-1);
@@ -309,10 +317,10 @@ quota_req_build(struct quota_req *rq, enum quota_op op, const struct rg_conf *co
 				     && quota_req_key(rq, p, customer, "user", user, "rcpts") == 0))
 		&& quota_req_arg(rq, "%s", quota_op_names[op]) == 0
 		&& quota_req_arg(rq, "%ld", conf->reservation_ttl > 0 ? conf->reservation_ttl : 900) == 0
-		&& quota_req_arg(rq, "%ld", lim ? lim->user_messages_per_day : -1L) == 0
-		&& quota_req_arg(rq, "%ld", lim ? lim->user_recipients_per_day : -1L) == 0
-		&& quota_req_arg(rq, "%ld", lim ? lim->customer_recipients_per_day : -1L) == 0
-		&& quota_req_arg(rq, "%ld", lim ? lim->customer_recipients_per_10min : -1L) == 0
+		&& quota_req_arg(rq, "%" PRId64, lim ? lim->user_messages_per_day : RG_LIMIT_NONE) == 0
+		&& quota_req_arg(rq, "%" PRId64, lim ? lim->user_recipients_per_day : RG_LIMIT_NONE) == 0
+		&& quota_req_arg(rq, "%" PRId64, lim ? lim->customer_recipients_per_day : RG_LIMIT_NONE) == 0
+		&& quota_req_arg(rq, "%" PRId64, lim ? lim->customer_recipients_per_10min : RG_LIMIT_NONE) == 0
 		&& quota_req_arg(rq, "%s", user ? user : "") == 0
 		&& quota_req_arg(rq, "%s", rcpt ? rcpt : "") == 0
 		&& quota_req_arg(rq, "%u", accepted) == 0;

@@ -24,6 +24,7 @@
  *	QUOTA_BACKEND_ERROR; show and reset print to stderr and return -1.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,20 +343,20 @@ quota_sync_span(char *buf, size_t len, double secs)
 
 /* One line of show: usage of a limit and when the next part frees up. */
 static void
-quota_sync_line(FILE *out, const char *name, long used, long limit, long next_n,
+quota_sync_line(FILE *out, const char *name, int64_t used, int64_t limit, int64_t next_n,
 		double next_at, double now)
 {
 	char	span[32], when[64];
 	time_t	t = (time_t) next_at;
 	struct tm tm;
 
-	fprintf(out, "  %-30s %ld of %ld used, %ld left", name, used, limit,
+	fprintf(out, "  %-30s %" PRId64 " of %" PRId64 " used, %" PRId64 " left", name, used, limit,
 		limit > used ? limit - used : 0);
 	if (next_n > 0) {
 		quota_sync_span(span, sizeof(span), next_at - now);
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-		fprintf(out, "; %ld free%s in %s (%s)", next_n, used > next_n ? " up" : "",
+		fprintf(out, "; %" PRId64 " free%s in %s (%s)", next_n, used > next_n ? " up" : "",
 			span, when);
 	}
 	fputc('\n', out);
@@ -364,7 +365,7 @@ quota_sync_line(FILE *out, const char *name, long used, long limit, long next_n,
 /* Live sum, earliest live bucket and its count of a bucket hash. */
 static int
 quota_sync_buckets(struct quota_sync *qs, const char *key, double now, FILE *out,
-		   const char *name, long limit)
+		   const char *name, int64_t limit)
 {
 	const char *argv[] = { "HGETALL", key };
 	redisReply *r;
@@ -393,7 +394,7 @@ quota_sync_buckets(struct quota_sync *qs, const char *key, double now, FILE *out
 
 /* The user's unique recipients: members whose score is still ahead. */
 static int
-quota_sync_rcpts(struct quota_sync *qs, const char *key, double now, FILE *out, long limit)
+quota_sync_rcpts(struct quota_sync *qs, const char *key, double now, FILE *out, int64_t limit)
 {
 	char	from[64], upto[64];
 	const char *count[] = { "ZCOUNT", key, from, "+inf" };

@@ -43,6 +43,8 @@ static const struct {
 const char *
 relay_class_name(enum rg_class c)
 {
+	if ((unsigned) c >= sizeof(relay_replies) / sizeof(relay_replies[0]))
+		return ("unknown");
 	return (relay_replies[c].name);
 }
 
@@ -90,7 +92,7 @@ relay_denied(struct rg_verdict *v, const struct rg_txn *t, const char *helo,
 	const char *sd = v->from.domain;
 	size_t	len;
 
-	relay_refuse(v, RG_RELAY_DENIED, t->client_addr, reason);
+	relay_refuse(v, RG_RELAY_DENIED, v->client, reason);
 	domains[0] = 0;
 	if (*helo)
 		relay_clean(domains, 256, helo);
@@ -153,13 +155,29 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	v->from.text[0] = v->from.key[0] = v->to.text[0] = v->to.key[0] = 0;
 	v->from.domain = v->to.domain = "";
 	v->from.null = v->to.null = 1;
+	/* One text for the client however the MTA wrote it (Sendmail: "IPv6:0:0:...:1"). */
 	have_ip = ip_parse(t->client_addr ? t->client_addr : "", &ip) == 0;
+	if (have_ip)
+		ip_format(ip, v->client, sizeof(v->client));
+	else
+		relay_clean(v->client, sizeof(v->client), t->client_addr ? t->client_addr : "");
+	/* Facts too long to be real: refused here, never cut into other ones. */
+	if (t->helo && strlen(t->helo) > RG_HELO_MAX) {
+		relay_refuse(v, RG_BAD_INPUT, v->client, "HELO name longer than 255 bytes");
+		snprintf(v->reply, sizeof(v->reply), "501 5.5.4 HELO name too long.");
+		return;
+	}
+	if (t->sasl_username && strlen(t->sasl_username) > RG_SASL_MAX) {
+		relay_refuse(v, RG_BAD_INPUT, v->client, "SASL username longer than 320 bytes");
+		snprintf(v->reply, sizeof(v->reply), "501 5.5.4 SASL username too long.");
+		return;
+	}
 	if (domain_canon(t->helo ? t->helo : "", helo, sizeof(helo)) == 0)
 		helo[0] = 0;
 	if (addr_parse(t->sender ? t->sender : "", &v->from, &err) < 0) {
 		addr_parse("", &v->from, &err);
 		snprintf(why, sizeof(why), "unparsable sender: %s", err);
-		relay_refuse(v, RG_BAD_INPUT, t->client_addr, why);
+		relay_refuse(v, RG_BAD_INPUT, v->client, why);
 		v->code = 553;
 		snprintf(v->reply, sizeof(v->reply), "553 5.1.7 Bad sender address syntax.");
 		return;
@@ -167,7 +185,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	if (addr_parse(t->recipient ? t->recipient : "", &v->to, &err) < 0) {
 		addr_parse("", &v->to, &err);
 		snprintf(why, sizeof(why), "unparsable recipient: %s", err);
-		relay_refuse(v, RG_BAD_INPUT, t->client_addr, why);
+		relay_refuse(v, RG_BAD_INPUT, v->client, why);
 		return;
 	}
 
@@ -205,13 +223,13 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	}
 	if (s == NULL) {
 		if (would_auth) {
-			relay_refuse(v, RG_AUTH_REQUIRED, t->client_addr,
+			relay_refuse(v, RG_AUTH_REQUIRED, v->client,
 				     "a relay setting requires SMTP AUTH");
 		} else {
 			snprintf(why, sizeof(why), "no relay setting of customer %s holds"
 				 " for this client%s", cu->name,
 				 have_sasl && !sasl_user ? " (SASL user not registered)" : "");
-			relay_refuse(v, RG_INVALID_CREDENTIALS, t->client_addr, why);
+			relay_refuse(v, RG_INVALID_CREDENTIALS, v->client, why);
 		}
 		return;
 	}
@@ -219,7 +237,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 
 	/* 3.2 TLS: required by the setting, or implied by SMTP AUTH. */
 	if ((s->require_tls || s->require_auth) && !t->tls) {
-		relay_refuse(v, RG_STARTTLS_REQUIRED, t->client_addr,
+		relay_refuse(v, RG_STARTTLS_REQUIRED, v->client,
 			     s->require_tls ? "setting requires TLS" : "SMTP AUTH setting requires TLS");
 		return;
 	}
@@ -231,7 +249,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 			return;
 		}
 		if (t->nrcpt >= 1) {
-			relay_refuse(v, RG_TOO_MANY_RECIPIENTS, t->client_addr,
+			relay_refuse(v, RG_TOO_MANY_RECIPIENTS, v->client,
 				     "null sender may have one recipient per transaction");
 			return;
 		}
@@ -244,7 +262,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	if (su && su->customer != cu)
 		su = NULL;
 	if (su && su->nomail) {
-		relay_refuse(v, RG_SENDING_DENIED, t->client_addr,
+		relay_refuse(v, RG_SENDING_DENIED, v->client,
 			     "The sender has no mail licence.");
 		return;
 	}
@@ -252,7 +270,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	switch (s->senders) {
 	case SENDERS_REGISTERED:
 		if (su == NULL) {
-			relay_refuse(v, RG_SENDING_DENIED, t->client_addr,
+			relay_refuse(v, RG_SENDING_DENIED, v->client,
 				     "The sender is not a registered user.");
 			return;
 		}
@@ -260,7 +278,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 		break;
 	case SENDERS_DOMAIN:
 		if (conf_customer_by_domain(c, v->from.domain, NULL) != cu) {
-			relay_refuse(v, RG_INVALID_CREDENTIALS, t->client_addr,
+			relay_refuse(v, RG_INVALID_CREDENTIALS, v->client,
 				     "The sender's domain is not a domain of this organisation.");
 			return;
 		}
@@ -280,6 +298,12 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 		snprintf(v->reason, sizeof(v->reason), "foreign sender, rewrite to %.200s (domain from %s)",
 			 v->rewrite, via);
 		break;
+	default:
+		/* Not a value the config can hold: a bug, so fail closed. */
+		relay_refuse(v, RG_BACKEND_ERROR, v->client, "bug: unknown allowed_senders value");
+		msg_warn("bug: setting %s of customer %s has allowed_senders %d",
+			 s->name, cu->name, (int) s->senders);
+		return;
 	}
 }
 
@@ -294,7 +318,7 @@ relay_format_log(const struct rg_txn *t, const struct rg_verdict *v, char *buf, 
 	relay_clean(helo, sizeof(helo), t->helo && *t->helo ? t->helo : "-");
 	relay_clean(sasl, sizeof(sasl), t->sasl_username && *t->sasl_username
 		    ? t->sasl_username : "-");
-	relay_clean(client, sizeof(client), t->client_addr);
+	relay_clean(client, sizeof(client), v->client[0] ? v->client : t->client_addr);
 	if (v->code == 0)
 		snprintf(action, sizeof(action), "OK");
 	else

@@ -22,6 +22,13 @@
 #include "addr.h"
 #include "conf.h"
 
+/*
+ * Front ends hand the engine every fact uncut; the engine refuses one
+ * longer than these (RG_BAD_INPUT), the same way whoever asked.
+ */
+#define RG_HELO_MAX	255		/* a domain name, or an address literal */
+#define RG_SASL_MAX	RG_ADDR_MAX	/* registered users are addresses */
+
 struct rg_txn {
 	const char *queue_id;		/* "" before the queue file exists */
 	const char *instance;		/* one transaction */
@@ -61,6 +68,7 @@ struct rg_verdict {
 	const struct rg_setting *setting;
 	const struct rg_user *user;	/* sender is this registered user */
 	char	rewrite[RG_ADDR_MAX + 16];	/* new envelope sender, or "" */
+	char	client[RG_IP_STRLEN];	/* client address, canonical ("::1", not "IPv6:0:...:1") */
 	struct rg_addr from;		/* the parsed sender */
 	struct rg_addr to;		/* the parsed recipient */
 };

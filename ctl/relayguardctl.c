@@ -28,6 +28,7 @@
  *	every client), 2 usage or configuration.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,8 +61,8 @@ ctl_print_customer(const struct rg_customer *cu)
 	       cu->licenses, billing_name(cu->billing), cu->nusers);
 	for (i = 0; i < cu->ndomains; i++)
 		printf("%s %s", i ? "," : "", cu->domains[i]);
-	printf("\n  limits: user_messages_per_day %ld, user_recipients_per_day %ld,"
-	       " customer_recipients_per_day %ld, customer_recipients_per_10min %ld\n",
+	printf("\n  limits: user_messages_per_day %" PRId64 ", user_recipients_per_day %" PRId64 ","
+	       " customer_recipients_per_day %" PRId64 ", customer_recipients_per_10min %" PRId64 "\n",
 	       cu->limits.user_messages_per_day, cu->limits.user_recipients_per_day,
 	       cu->limits.customer_recipients_per_day, cu->limits.customer_recipients_per_10min);
 	for (i = 0; i < cu->nsettings; i++) {
@@ -164,7 +165,7 @@ ctl_explain(const struct rg_conf *c, int argc, char **argv)
 		       v.from.text, v.rewrite);
 	if (v.code == 0 && v.customer) {
 		if (v.user)
-			printf("quotas:   user %s (user_messages_per_day %ld, user_recipients_per_day %ld),"
+			printf("quotas:   user %s (user_messages_per_day %" PRId64 ", user_recipients_per_day %" PRId64 "),"
 			       " customer %s\n", v.user->address,
 			       v.customer->limits.user_messages_per_day,
 			       v.customer->limits.user_recipients_per_day, v.customer->name);

@@ -272,6 +272,28 @@ test_full_fixture(void **state)
 	conf_unref(c);
 }
 
+/* 130 x licenses in 64 bits: past 2^31 it is still a limit, not "none". */
+static void
+test_limits_64bit(void **state)
+{
+	struct rg_conf *c;
+	const struct rg_customer *big;
+
+	(void) state;
+	c = load_ok("customer \"big\" {\n"
+		    "    domains  = { \"big.example\" }\n"
+		    "    licenses = 100000000\n"
+		    "    relay \"r\" { ip \"x\" { range = \"192.0.2.0/24\" } }\n"
+		    "}\n");
+	big = conf_customer(c, "big");
+	assert_non_null(big);
+	assert_true(big->limits.user_recipients_per_day == INT64_C(13000000000));
+	assert_true(big->limits.customer_recipients_per_day == 4600000);
+	assert_true(big->limits.customer_recipients_per_10min == 319444);
+	assert_true(sizeof(big->limits.user_recipients_per_day) == 8);
+	conf_unref(c);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -1414,6 +1436,7 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_limits_64bit),
 		cmocka_unit_test(test_sample_config),
 		cmocka_unit_test(test_full_fixture),
 		cmocka_unit_test(test_defaults),

@@ -865,6 +865,28 @@ test_apply(void **state)
 	assert_string_equal(quota_result_name(QUOTA_BACKEND_ERROR), "backend_error");
 }
 
+/* Values no code path makes fail closed: a tempfail, never an accept. */
+static void
+test_apply_impossible(void **state)
+{
+	struct rg_conf *c = mkconf_full(NULL, 100, NULL, 900, "accept");
+	struct msg m;
+
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "a");
+	msg_decide(&m, c, "x@dest.example");
+	c->on_backend_error = BACKEND_TEMPFAIL;
+	quota_apply(c, &m.v, (enum quota_result) 42);
+	assert_int_equal(m.v.code, 451);
+	assert_int_equal(m.v.cls, RG_BACKEND_ERROR);
+	msg_decide(&m, c, "x@dest.example");
+	c->on_backend_error = (enum rg_backend_error) 9;
+	quota_apply(c, &m.v, QUOTA_BACKEND_ERROR);
+	assert_int_equal(m.v.code, 451);
+	assert_string_equal(m.v.reply, "451 4.3.0 Relay policy temporarily unavailable.");
+	assert_string_equal(quota_result_name((enum quota_result) 42), "unknown");
+	conf_unref(c);
+}
+
 static void
 test_show_reset(void **state)
 {
@@ -1286,6 +1308,7 @@ main(void)
 		cmocka_unit_test_setup(test_late_commit, setup),
 		cmocka_unit_test_setup(test_noscript_and_commandstats, setup),
 		cmocka_unit_test_setup(test_apply, setup),
+		cmocka_unit_test_setup(test_apply_impossible, setup),
 		cmocka_unit_test_setup(test_show_reset, setup),
 		cmocka_unit_test_setup(test_sync_timeout, setup),
 		cmocka_unit_test_setup(test_auth_database, setup),

@@ -501,7 +501,7 @@ test_bad_input(void **state)
 	struct rg_verdict v;
 
 	(void) state;
-	refused(&(struct facts) { .client = "192.0.2.5", .from = "a@b@c" }, RG_BAD_INPUT,
+	refused(&(struct facts) { .client = "192.0.2.5", .from = "a@b@" }, RG_BAD_INPUT,
 		"553 5.1.7 Bad sender address syntax.", NULL);
 	refused(&(struct facts) { .client = "192.0.2.5", .from = "<x@acme.example" },
 		RG_BAD_INPUT, "553 5.1.7 Bad sender address syntax.", NULL);
@@ -510,11 +510,11 @@ test_bad_input(void **state)
 	refused(&(struct facts) { .client = "192.0.2.5", .from = "x@acme.example",
 		.to = "<bob@example.net" }, RG_BAD_INPUT, "501 5.1.3 Bad address syntax.", NULL);
 	refused(&(struct facts) { .client = "192.0.2.5", .from = "x@acme.example",
-		.to = "a@b@example.net" }, RG_BAD_INPUT, "501 5.1.3 Bad address syntax.", NULL);
-	decide(&(struct facts) { .client = "192.0.2.5", .from = "a@b@c" }, &v);
+		.to = "a@b@example..net" }, RG_BAD_INPUT, "501 5.1.3 Bad address syntax.", NULL);
+	decide(&(struct facts) { .client = "192.0.2.5", .from = "a@b@" }, &v);
 	assert_string_contains(v.reason, "unparsable sender");
 	decide(&(struct facts) { .client = "192.0.2.5", .from = "x@acme.example",
-		.to = "a@b@example.net" }, &v);
+		.to = "a@b@example..net" }, &v);
 	assert_string_contains(v.reason, "unparsable recipient");
 }
 
@@ -534,6 +534,99 @@ test_reply_injection(void **state)
 	       &v);
 	assert_int_equal(v.cls, RG_RELAY_DENIED);
 	assert_true(strncmp(v.reply, "550 5.7.0 Mail relay denied [8.8.8.8??250?ok]. ", 47) == 0);
+}
+
+/* --- issue-9 hardening: uncut facts, one client text, fail closed ---- */
+
+/* Overlong facts are refused, never cut into something valid (a user). */
+static void
+test_overlong_facts(void **state)
+{
+	char	helo[300], sasl[420];
+	struct rg_verdict v;
+
+	(void) state;
+	memset(helo, 'a', 256);
+	memcpy(helo + 256 - 13, ".acme.example", 14);
+	refused(&(struct facts) { .client = "192.0.2.5", .helo = helo,
+		.from = "x@acme.example" }, RG_BAD_INPUT, "501 5.5.4 HELO name too long.", NULL);
+	/* 255 bytes is a possible name: decided as usual. */
+	memset(helo, 'a', 255);
+	memcpy(helo + 255 - 13, ".acme.example", 14);
+	accepted(&(struct facts) { .client = "192.0.2.5", .helo = helo,
+		 .from = "x@acme.example" }, "acme", "printers", "");
+	/* A SASL name whose first 320 bytes are a registered user is not that user. */
+	snprintf(sasl, sizeof(sasl), "alice@acme.example");
+	memset(sasl + 18, 'x', 400 - 18);
+	sasl[400] = 0;
+	refused(&(struct facts) { .client = "203.0.113.200", .sasl = sasl, .tls = 1,
+		.from = "alice@acme.example" }, RG_BAD_INPUT, "501 5.5.4 SASL username too long.",
+		NULL);
+	sasl[RG_SASL_MAX] = 0;
+	decide(&(struct facts) { .client = "203.0.113.200", .sasl = sasl, .tls = 1,
+	       .from = "alice@acme.example" }, &v);
+	assert_int_not_equal(v.cls, RG_BAD_INPUT);
+}
+
+/* Sendmail's "IPv6:0:0:0:0:0:0:0:1" is the ::1 that Postfix sends. */
+static void
+test_client_canonical(void **state)
+{
+	struct rg_verdict v;
+	struct rg_txn t;
+	char	line[2048];
+
+	(void) state;
+	refused(&(struct facts) { .client = "IPv6:0:0:0:0:0:0:0:1", .from = "x@acme.example" },
+		RG_RELAY_DENIED, DENIED("::1", "acme.example"), NULL);
+	refused(&(struct facts) { .client = "IPv6:2001:DB8:2:0:0:0:0:1", .from = "x@acme.example" },
+		RG_RELAY_DENIED, DENIED("2001:db8:2::1", "acme.example"), NULL);
+	accepted(&(struct facts) { .client = "IPv6:2001:db8:1:0:0:0:0:5",
+		 .from = "x@acme.example" }, "acme", "printers", "");
+	t = txn(&(struct facts) { .client = "IPv6:0:0:0:0:0:0:0:1", .from = "x@acme.example" });
+	relay_decide(conf, &t, &v);
+	relay_format_log(&t, &v, line, sizeof(line));
+	assert_string_contains(line, " client=[::1] ");
+}
+
+/* Postfix's internal form and the quoted form: one address, one verdict. */
+static void
+test_internal_form_sender(void **state)
+{
+	struct rg_verdict a, b;
+
+	(void) state;
+	accepted(&(struct facts) { .client = "192.0.2.5", .from = "john doe@acme.example" },
+		 "acme", "printers", "");
+	accepted(&(struct facts) { .client = "192.0.2.5", .from = "a@b@acme.example",
+		 .to = "x y@example.net" }, "acme", "printers", "");
+	decide(&(struct facts) { .client = "192.0.2.5", .from = "john doe@acme.example",
+	       .to = "a@b@example.net" }, &a);
+	decide(&(struct facts) { .client = "192.0.2.5", .from = "\"john doe\"@acme.example",
+	       .to = "\"a@b\"@example.net" }, &b);
+	assert_string_equal(a.from.text, b.from.text);
+	assert_string_equal(a.to.text, b.to.text);
+	assert_string_equal(a.from.text, "\"john doe\"@acme.example");
+	/* The domain after the last '@' decides: not acme's. */
+	refused(&(struct facts) { .client = "192.0.2.5", .from = "x@acme.example@evil.example" },
+		RG_INVALID_CREDENTIALS, INVALID("192.0.2.5") FOREIGN_DOMAIN, "acme");
+}
+
+/* A value the configuration cannot hold fails closed, never accepts. */
+static void
+test_impossible_senders(void **state)
+{
+	struct rg_setting *s = (struct rg_setting *) &conf_customer(conf, "acme")->settings[0];
+	enum rg_senders keep = s->senders;
+	struct rg_verdict v;
+
+	(void) state;
+	s->senders = (enum rg_senders) 77;
+	decide(&(struct facts) { .client = "192.0.2.5", .from = "x@acme.example" }, &v);
+	s->senders = keep;
+	assert_int_equal(v.cls, RG_BACKEND_ERROR);
+	assert_int_equal(v.code, 451);
+	assert_string_equal(relay_class_name((enum rg_class) 99), "unknown");
 }
 
 /* --- relay_refuse, class names, the log line ---------------------- */
@@ -686,6 +779,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_null_sender),
 		cmocka_unit_test(test_null_sender_no_helo),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_overlong_facts),
+		cmocka_unit_test(test_client_canonical),
+		cmocka_unit_test(test_internal_form_sender),
+		cmocka_unit_test(test_impossible_senders),
 		cmocka_unit_test(test_reply_injection),
 		cmocka_unit_test(test_relay_refuse),
 		cmocka_unit_test(test_log_line),
