@@ -1,0 +1,563 @@
+/*
+ * txn - one SMTP transaction for every front end (see txn.h)
+ *
+ * A RCPT is decided by relay_decide() on the transaction's facts and the
+ * number of recipients accepted so far; in TXN_DECIDE an accepting
+ * verdict then reserves quota, and the quota answer can still turn it
+ * into a refusal.  End of message commits the reservation: a commit
+ * that comes after its reservation expired and no longer fits is
+ * refused with the limit's reply (the limit stays exact), a Redis
+ * failure is answered as on_backend_error says, and a refused message
+ * gives its reservation back.  Abort gives it back at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "txn.h"
+#include "xmem.h"
+
+struct txn {
+	struct rg_conf *conf;		/* one reference for the whole transaction */
+	enum txn_mode mode;
+	struct txn_quota *quota;	/* NULL: no quota work */
+	char   *instance;
+	char   *queue_id;
+	char   *client;
+	char   *helo;
+	char   *sasl;
+	char   *sender;
+	int	tls;
+	char   *mta_refused;		/* rewrite mode beside a non-Postfix MTA: why */
+	unsigned nrcpt;			/* recipients accepted */
+	char   *customer;		/* the customer of the accepted recipients */
+	int	reserved;		/* its reservation is in Redis */
+	char   *rewrite;		/* the first new sender asked for, or NULL */
+	char   *rewrite_from;
+	/* The call in progress. */
+	int	busy;
+	int	dead;			/* freed while busy */
+	enum txn_qop op;
+	struct rg_txn rt;
+	struct rg_verdict v;
+	char   *rcpt;
+	txn_done_fn done;
+	void   *arg;
+};
+
+static char *
+txn_dup(const char *s)
+{
+	return (xstrdup(s ? s : ""));
+}
+
+static void
+txn_set(char **slot, const char *s)
+{
+	free(*slot);
+	*slot = txn_dup(s);
+}
+
+/* txn_new - a transaction on this configuration (referenced until freed) */
+struct txn *
+txn_new(struct rg_conf *conf, enum txn_mode mode, struct txn_quota *quota)
+{
+	struct txn *x = xcalloc(1, sizeof(*x));
+
+	conf_ref(conf);
+	x->conf = conf;
+	x->mode = mode;
+	x->quota = mode == TXN_DECIDE && conf->quotas ? quota : NULL;
+	x->instance = txn_dup("");
+	x->queue_id = txn_dup("");
+	x->client = txn_dup("");
+	x->helo = txn_dup("");
+	x->sasl = txn_dup("");
+	x->sender = txn_dup("");
+	return (x);
+}
+
+/* txn_facts - set the facts; fields left NULL keep their value */
+void
+txn_facts(struct txn *x, const struct txn_facts *f)
+{
+	if (f->instance)
+		txn_set(&x->instance, f->instance);
+	if (f->queue_id && *f->queue_id)
+		txn_set(&x->queue_id, f->queue_id);
+	if (f->client)
+		txn_set(&x->client, f->client);
+	if (f->helo)
+		txn_set(&x->helo, f->helo);
+	if (f->sasl)
+		txn_set(&x->sasl, f->sasl);
+	if (f->sender)
+		txn_set(&x->sender, f->sender);
+	x->tls = x->tls || f->tls;
+}
+
+/* txn_set_queue_id - the queue id, once the MTA has one */
+void
+txn_set_queue_id(struct txn *x, const char *qid)
+{
+	if (qid && *qid && strcmp(qid, x->queue_id) != 0)
+		txn_set(&x->queue_id, qid);
+}
+
+/*
+ * txn_mta - the MTA's name and version (milter macro v).  Rewrite mode
+ * trusts a policy service to have made every refusal, which only Postfix
+ * has: under any other MTA, or one that does not say, nothing is relayed.
+ */
+void
+txn_mta(struct txn *x, const char *v)
+{
+	char	why[200];
+
+	if (x->mode != TXN_REWRITE || (v && strncmp(v, "Postfix", 7) == 0)) {
+		free(x->mta_refused);
+		x->mta_refused = NULL;
+		return;
+	}
+	snprintf(why, sizeof(why), "rewrite mode serves only Postfix, and the MTA says %s%.60s%s;"
+		 " use mode = \"enforce\"", v && *v ? "\"" : "", v && *v ? v : "nothing",
+		 v && *v ? "\"" : "");
+	txn_set(&x->mta_refused, why);
+}
+
+/* The facts of one RCPT (or of end of message) for relay_decide(). */
+static void
+txn_fill(struct txn *x, const char *rcpt, unsigned rcpt_count)
+{
+	struct rg_txn *t = &x->rt;
+
+	memset(t, 0, sizeof(*t));
+	t->queue_id = x->queue_id;
+	t->instance = x->instance;
+	t->client_addr = x->client;
+	t->helo = x->helo;
+	t->sasl_username = x->sasl;
+	t->tls = x->tls;
+	t->sender = x->sender;
+	t->recipient = rcpt ? rcpt : "";
+	t->nrcpt = x->nrcpt;
+	t->rcpt_count = rcpt_count;
+}
+
+/* The decision line; a refusal also shows the reply the client gets. */
+static void
+txn_log(struct txn *x, const struct rg_verdict *v, const char *note)
+{
+	char	line[2048];
+
+	relay_format_log(&x->rt, v, line, sizeof(line));
+	if (v->code == 0 && note == NULL)
+		msg_info("%s", line);
+	else
+		msg_info("%s reply=\"%s\"%s", line, v->reply, note ? note : "");
+}
+
+/* An accepted RCPT: count it, note its customer and a rewrite it asks for. */
+static void
+txn_accepted(struct txn *x, const struct rg_verdict *v)
+{
+	x->nrcpt++;
+	if (v->customer && x->customer == NULL)
+		x->customer = xstrdup(v->customer->name);
+	if (v->rewrite[0] && !v->from.null) {
+		if (x->rewrite == NULL) {
+			x->rewrite = xstrdup(v->rewrite);
+			x->rewrite_from = xstrdup(v->from.text);
+		} else if (strcmp(x->rewrite, v->rewrite) != 0) {
+			msg_warn("%s: recipients ask for different senders <%s> and <%s>;"
+				 " keeping the first", txn_queue_id(x), x->rewrite, v->rewrite);
+		}
+	}
+}
+
+/* Answer the call in progress; free the transaction if it was let go. */
+static void
+txn_answer(struct txn *x)
+{
+	txn_done_fn done = x->done;
+	void   *arg = x->arg;
+
+	x->busy = 0;
+	x->done = NULL;
+	free(x->rcpt);
+	x->rcpt = NULL;
+	if (x->dead) {
+		x->dead = 0;
+		txn_free(x);
+		return;
+	}
+	if (done)
+		done(arg, x, &x->v);
+}
+
+static void
+txn_reserved(void *arg, enum quota_result r)
+{
+	struct txn *x = arg;
+
+	if (!x->dead) {
+		quota_apply(x->conf, &x->v, r);
+		if (r != QUOTA_OK)
+			snprintf(x->v.reason + strlen(x->v.reason),
+				 sizeof(x->v.reason) - strlen(x->v.reason),
+				 " (quota: %s)", quota_result_name(r));
+		if (r == QUOTA_OK && x->v.customer)
+			x->reserved = 1;
+		if (x->v.code == 0)
+			txn_accepted(x, &x->v);
+		txn_log(x, &x->v, NULL);
+	}
+	txn_answer(x);
+}
+
+/* txn_rcpt - decide one recipient; done gets the verdict */
+void
+txn_rcpt(struct txn *x, const char *rcpt, txn_done_fn done, void *arg)
+{
+	struct rg_verdict *v = &x->v;
+
+	if (x->busy)
+		msg_panic("txn_rcpt: a call is already in progress");
+	x->done = done;
+	x->arg = arg;
+	x->busy = 1;
+	x->rcpt = txn_dup(rcpt);
+	txn_fill(x, x->rcpt, 0);
+	memset(v, 0, sizeof(*v));
+	relay_decide(x->conf, &x->rt, v);
+	if (x->mode == TXN_REWRITE) {
+		if (x->mta_refused) {
+			relay_refuse(v, RG_BACKEND_ERROR, v->client, x->mta_refused);
+			txn_log(x, v, NULL);
+		} else if (v->cls == RG_TOO_MANY_RECIPIENTS || v->cls == RG_STARTTLS_REQUIRED) {
+			txn_log(x, v, NULL);
+		} else if (v->code != 0) {
+			/* The policy service decides: what it let through passes. */
+			txn_log(x, v, " (not enforced: rewrite mode, the policy service decides)");
+			x->nrcpt++;
+			v->code = 0;
+			v->cls = RG_ACCEPT;
+			v->reply[0] = 0;
+		} else {
+			if (v->rewrite[0])
+				txn_log(x, v, NULL);
+			txn_accepted(x, v);
+		}
+		txn_answer(x);
+		return;
+	}
+	if (v->code == 0 && x->quota && v->customer) {
+		/* One customer per transaction: a reservation of another is a bug. */
+		if (x->customer && strcmp(x->customer, v->customer->name) != 0) {
+			relay_refuse(v, RG_BACKEND_ERROR, v->client,
+				     "customer changed within the transaction");
+			txn_log(x, v, NULL);
+			txn_answer(x);
+			return;
+		}
+		x->op = TXN_RESERVE;
+		x->quota->call(x->quota, TXN_RESERVE, x->conf, &x->rt, v, NULL, txn_reserved, x);
+		return;
+	}
+	if (v->code == 0)
+		txn_accepted(x, v);
+	txn_log(x, v, NULL);
+	txn_answer(x);
+}
+
+static void
+txn_released(void *arg, enum quota_result r)
+{
+	struct txn *x = arg;
+
+	if (r != QUOTA_OK)
+		msg_warn("%s: quota release for customer %s: %s", txn_queue_id(x),
+			 x->customer ? x->customer : "-", quota_result_name(r));
+	txn_answer(x);
+}
+
+static void
+txn_committed(void *arg, enum quota_result r)
+{
+	struct txn *x = arg;
+	struct rg_verdict *v = &x->v;
+	const char *qid = txn_queue_id(x);
+
+	if (x->dead) {
+		txn_answer(x);
+		return;
+	}
+	if (r == QUOTA_OK) {
+		x->reserved = 0;
+		txn_answer(x);
+		return;
+	}
+	if (r == QUOTA_BACKEND_ERROR)
+		msg_warn("%s: quota commit for customer %s failed (Redis)", qid, x->customer);
+	else
+		msg_warn("%s: quota commit for customer %s came after the reservation expired and"
+			 " the %s limit is reached", qid, x->customer, quota_result_name(r));
+	quota_apply(x->conf, v, r);
+	if (v->code == 0) {
+		/* on_backend_error = accept: the reservation expires by itself */
+		x->reserved = 0;
+		txn_answer(x);
+		return;
+	}
+	msg_info("%s: end of message refused: %s", qid, v->reply);
+	/* A refused message gives back what it reserved. */
+	x->op = TXN_RELEASE;
+	x->reserved = 0;
+	txn_fill(x, "", 0);
+	x->quota->call(x->quota, TXN_RELEASE, x->conf, &x->rt, NULL, x->customer,
+		       txn_released, x);
+}
+
+/*
+ * txn_eom - end of message: commit the reservation.  rcpt_count is the
+ * number of recipients the MTA accepted (0 = as reserved; a surplus is
+ * given back).  A transaction that saw no RCPT here (Postfix replaced its
+ * policy connection, or the daemon restarted) finds its customer from
+ * the same facts, and its reservation in Redis.
+ */
+void
+txn_eom(struct txn *x, unsigned rcpt_count, txn_done_fn done, void *arg)
+{
+	struct rg_verdict *v = &x->v;
+
+	if (x->busy)
+		msg_panic("txn_eom: a call is already in progress");
+	x->done = done;
+	x->arg = arg;
+	x->busy = 1;
+	memset(v, 0, sizeof(*v));
+	if (x->quota == NULL) {
+		txn_answer(x);
+		return;
+	}
+	if (x->customer == NULL && rcpt_count > 0) {
+		txn_fill(x, "", 0);
+		relay_decide(x->conf, &x->rt, v);
+		if (v->customer) {
+			x->customer = xstrdup(v->customer->name);
+			x->nrcpt = rcpt_count;
+			x->reserved = 1;
+		}
+		memset(v, 0, sizeof(*v));
+	}
+	if (x->customer == NULL || !x->reserved || x->nrcpt == 0) {
+		txn_answer(x);
+		return;
+	}
+	/*
+	 * "As reserved" is what this transaction accepted: said outright, so
+	 * a commit whose reservation expired still counts its recipients.
+	 */
+	x->op = TXN_COMMIT;
+	txn_fill(x, "", rcpt_count ? rcpt_count : x->nrcpt);
+	x->quota->call(x->quota, TXN_COMMIT, x->conf, &x->rt, NULL, x->customer,
+		       txn_committed, x);
+}
+
+static void
+txn_abort_done(void *arg, enum quota_result r)
+{
+	struct txn *x = arg;
+
+	if (r != QUOTA_OK)
+		msg_warn("%s: quota release for customer %s: %s", txn_queue_id(x),
+			 x->customer ? x->customer : "-", quota_result_name(r));
+	x->busy = 0;
+	if (x->dead) {
+		x->dead = 0;
+		txn_free(x);
+	}
+}
+
+/* txn_abort - the transaction ends without end of message: give back now */
+void
+txn_abort(struct txn *x)
+{
+	if (x->busy || !x->reserved || x->quota == NULL || x->customer == NULL)
+		return;
+	x->reserved = 0;
+	x->busy = 1;
+	x->op = TXN_RELEASE;
+	txn_fill(x, "", 0);
+	x->quota->call(x->quota, TXN_RELEASE, x->conf, &x->rt, NULL, x->customer,
+		       txn_abort_done, x);
+}
+
+/* txn_free - let the transaction go; a busy one goes when its call answers */
+void
+txn_free(struct txn *x)
+{
+	if (x == NULL)
+		return;
+	if (x->busy) {
+		x->dead = 1;
+		x->done = NULL;
+		return;
+	}
+	conf_unref(x->conf);
+	free(x->instance);
+	free(x->queue_id);
+	free(x->client);
+	free(x->helo);
+	free(x->sasl);
+	free(x->sender);
+	free(x->mta_refused);
+	free(x->customer);
+	free(x->rewrite);
+	free(x->rewrite_from);
+	free(x->rcpt);
+	free(x);
+}
+
+/* txn_queue_id - the queue id for log lines ("NOQUEUE" before one exists) */
+const char *
+txn_queue_id(const struct txn *x)
+{
+	return (*x->queue_id ? x->queue_id : "NOQUEUE");
+}
+
+const char *
+txn_instance(const struct txn *x)
+{
+	return (x->instance);
+}
+
+/* txn_accepted_count - the recipients accepted so far */
+unsigned
+txn_accepted_count(const struct txn *x)
+{
+	return (x->nrcpt);
+}
+
+/* txn_rewrite - the new envelope sender the recipients ask for, or NULL */
+const char *
+txn_rewrite(const struct txn *x, const char **from)
+{
+	if (from)
+		*from = x->rewrite_from;
+	return (x->rewrite);
+}
+
+const struct rg_conf *
+txn_conf(const struct txn *x)
+{
+	return (x->conf);
+}
+
+int
+txn_busy(const struct txn *x)
+{
+	return (x->busy);
+}
+
+/* --- the two quota interfaces ------------------------------------------ */
+
+struct txn_quota_async {
+	struct txn_quota base;
+	struct quota *q;
+};
+
+static void
+txn_async_call(struct txn_quota *tq, enum txn_qop op, const struct rg_conf *conf,
+	       const struct rg_txn *t, const struct rg_verdict *v, const char *customer,
+	       quota_done_fn done, void *arg)
+{
+	struct quota *q = ((struct txn_quota_async *) tq)->q;
+
+	switch (op) {
+	case TXN_RESERVE:
+		quota_reserve(q, conf, t, v, done, arg);
+		return;
+	case TXN_COMMIT:
+		quota_commit(q, conf, t, customer, done, arg);
+		return;
+	case TXN_RELEASE:
+		quota_release(q, conf, t, customer, done, arg);
+		return;
+	}
+	msg_panic("txn_async_call: operation %d", (int) op);
+}
+
+static void
+txn_quota_plain_free(struct txn_quota *tq)
+{
+	free(tq);
+}
+
+/* txn_quota_async - quota calls on policyd's libevent Redis client */
+struct txn_quota *
+txn_quota_async(struct quota *q)
+{
+	struct txn_quota_async *a = xcalloc(1, sizeof(*a));
+
+	a->base.call = txn_async_call;
+	a->base.free = txn_quota_plain_free;
+	a->q = q;
+	return (&a->base);
+}
+
+struct txn_quota_blocking {
+	struct txn_quota base;
+	struct quota_sync *(*get)(const struct rg_conf *, void **);
+	void	(*put)(struct quota_sync *, void *);
+};
+
+static void
+txn_blocking_call(struct txn_quota *tq, enum txn_qop op, const struct rg_conf *conf,
+		  const struct rg_txn *t, const struct rg_verdict *v, const char *customer,
+		  quota_done_fn done, void *arg)
+{
+	struct txn_quota_blocking *b = (struct txn_quota_blocking *) tq;
+	enum quota_result r = QUOTA_BACKEND_ERROR;
+	struct quota_sync *qs;
+	void   *token = NULL;
+
+	if ((qs = b->get(conf, &token)) != NULL) {
+		switch (op) {
+		case TXN_RESERVE:
+			r = quota_sync_reserve(qs, conf, t, v);
+			break;
+		case TXN_COMMIT:
+			r = quota_sync_commit(qs, conf, t, customer);
+			break;
+		case TXN_RELEASE:
+			r = quota_sync_release(qs, conf, t, customer);
+			break;
+		}
+		b->put(qs, token);
+	}
+	done(arg, r);
+}
+
+/* txn_quota_blocking - quota calls on blocking clients lent by get/put */
+struct txn_quota *
+txn_quota_blocking(struct quota_sync *(*get)(const struct rg_conf *, void **),
+		   void (*put)(struct quota_sync *, void *))
+{
+	struct txn_quota_blocking *b = xcalloc(1, sizeof(*b));
+
+	b->base.call = txn_blocking_call;
+	b->base.free = txn_quota_plain_free;
+	b->get = get;
+	b->put = put;
+	return (&b->base);
+}
+
+/* txn_quota_free - free either kind */
+void
+txn_quota_free(struct txn_quota *tq)
+{
+	if (tq)
+		tq->free(tq);
+}
