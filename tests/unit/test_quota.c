@@ -463,6 +463,35 @@ test_cfg_parse(void **state)
 	conf_unref(c);
 }
 
+/*
+ * A blocking client re-reads the settings when the configuration's
+ * generation changes, not its address: a new configuration allocated
+ * where a freed one was must not be missed.  The slot stands for that
+ * reused address.
+ */
+static void
+test_sync_generation(void **state)
+{
+	struct rg_conf *dead = mkconf_full("127.0.0.1:1", 300, NULL, 900, NULL);
+	struct rg_conf *live = mkconf();
+	struct rg_conf slot;
+	struct quota_sync *qs;
+	struct msg m;
+
+	memcpy(&slot, dead, sizeof(slot));
+	qs = quota_sync_create(&slot);
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "gen1");
+	assert_int_equal(rcpt(qs, &slot, &m, "a@dest.example"), QUOTA_BACKEND_ERROR);
+	memcpy(&slot, live, sizeof(slot));
+	assert_int_equal(rcpt(qs, &slot, &m, "b@dest.example"), QUOTA_OK);
+	/* and back: the same address again, another generation */
+	memcpy(&slot, dead, sizeof(slot));
+	assert_int_equal(rcpt(qs, &slot, &m, "c@dest.example"), QUOTA_BACKEND_ERROR);
+	quota_sync_free(qs);
+	conf_unref(dead);
+	conf_unref(live);
+}
+
 /* DESIGN 3.4: 1,000 messages to A and 1,000 to B = 2 toward the user's
  * unique-recipient limit, 2,000 toward the customer's. */
 static void
@@ -1278,6 +1307,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_sha, setup),
 		cmocka_unit_test_setup(test_cfg_parse, setup),
+		cmocka_unit_test_setup(test_sync_generation, setup),
 		cmocka_unit_test_setup(test_unique_recipients, setup),
 		cmocka_unit_test_setup(test_user_messages, setup),
 		cmocka_unit_test_setup(test_user_recipients_order, setup),
