@@ -3,20 +3,27 @@
  *
  * DIAGNOSTICS
  *	conf_load() returns NULL and writes the first problem as
- *	"file:line: reason" (a users_file problem names that file and line).
+ *	"file:line: reason" (a users_file problem names that file and line;
+ *	an unreadable users_file or password_file, or a Redis host name that
+ *	does not resolve, names the line of its option).
  *
  * Line numbers: libconfuse records only where a section ends, so option
  * validators stamp the line where a section's first option stands into a
  * hidden "__line" option; cross-checks report that line.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "conf.h"
@@ -26,6 +33,10 @@
 
 #define LIMIT_UNSET	(-1)
 #define USERS_LINE_MAX	1024
+#define PASS_LINE_MAX	700		/* "user password", the first line */
+#define AUTH_USER_MAX	127
+#define AUTH_PASS_MAX	511
+#define UNIX_PATH_MAX	107		/* sun_path less its NUL */
 
 static cfg_opt_t redis_opts[] = {
 	CFG_STR("server", "127.0.0.1:6379", CFGF_NONE),
@@ -33,6 +44,8 @@ static cfg_opt_t redis_opts[] = {
 	CFG_INT("database", 0, CFGF_NONE),
 	CFG_INT("timeout_ms", 100, CFGF_NONE),
 	CFG_STR("prefix", "rg", CFGF_NONE),
+	CFG_INT("__server_line", 0, CFGF_NONE),
+	CFG_INT("__pw_line", 0, CFGF_NONE),
 	CFG_END()
 };
 
@@ -355,8 +368,14 @@ conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *v = conf_lastval(opt), *colon;
 
-	if (strncmp(v, "unix:", 5) == 0 && v[5] == '/')
-		return (0);
+	cfg_setint(cfg, "__server_line", cfg->line);
+	if (strncmp(v, "unix:", 5) == 0 && v[5] == '/') {
+		if (strlen(v + 5) <= UNIX_PATH_MAX)
+			return (0);
+		cfg_error(cfg, "server \"%s\": socket path longer than %d bytes", v,
+			  UNIX_PATH_MAX);
+		return (-1);
+	}
 	colon = strrchr(v, ':');
 	if (colon == NULL || colon == v || colon[1] == 0
 	    || (v[0] != '[' && memchr(v, ':', (size_t) (colon - v)) != NULL)
@@ -366,6 +385,14 @@ conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "server \"%s\": expected host:port, [v6addr]:port or unix:/path", v);
 		return (-1);
 	}
+	return (0);
+}
+
+static int
+conf_v_password_file(cfg_t *cfg, cfg_opt_t *opt)
+{
+	(void) opt;
+	cfg_setint(cfg, "__pw_line", cfg->line);	/* the last one counts */
 	return (0);
 }
 
@@ -437,6 +464,7 @@ static const struct {
 	cfg_validate_callback_t fn;
 } conf_validators[] = {
 	{ "redis|server", conf_v_server },
+	{ "redis|password_file", conf_v_password_file },
 	{ "redis|database", conf_v_database },
 	{ "redis|timeout_ms", conf_v_timeout },
 	{ "redis|prefix", conf_v_prefix },
@@ -527,16 +555,56 @@ conf_add_user(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 	c->nusers++;
 }
 
+/* conf_relpath - a path the file names: a relative one is relative to it */
+static void
+conf_relpath(const struct conf_parse *p, const char *file, char *path, size_t len)
+{
+	const char *slash = strrchr(p->file, '/');
+
+	if (file[0] != '/' && slash != NULL)
+		snprintf(path, len, "%.*s/%s", (int) (slash - p->file), p->file, file);
+	else
+		snprintf(path, len, "%s", file);
+}
+
+/*
+ * conf_open - open a file the configuration names, for reading.  Only a
+ * regular file: a FIFO or a device would block the load or never end.
+ */
+static FILE *
+conf_open(const char *path, const char **why)
+{
+	struct stat st;
+	FILE   *fp;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
+		*why = strerror(errno);
+		return (NULL);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return (NULL);
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		*why = strerror(errno);
+		close(fd);
+	}
+	return (fp);
+}
+
 static void
 conf_users_file(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 		const char *path, int optline)
 {
 	char	line[USERS_LINE_MAX + 2];
+	const char *why;
 	FILE   *fp;
 	int	lineno = 0;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		conf_fail(p, optline, "users_file %s: %s", path, strerror(errno));
+	if ((fp = conf_open(path, &why)) == NULL) {
+		conf_fail(p, optline, "users_file %s: %s", path, why);
 		return;
 	}
 	while (!p->failed && fgets(line, sizeof(line), fp) != NULL) {
@@ -710,13 +778,7 @@ conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer 
 			      (int) cfg_getint(cs, "__users_line"));
 	file = cfg_getstr(cs, "users_file");
 	if (file && *file) {
-		/* A relative path is relative to the configuration file. */
-		const char *slash = strrchr(p->file, '/');
-
-		if (file[0] != '/' && slash != NULL)
-			snprintf(path, sizeof(path), "%.*s/%s", (int) (slash - p->file), p->file, file);
-		else
-			snprintf(path, sizeof(path), "%s", file);
+		conf_relpath(p, file, path, sizeof(path));
 		conf_users_file(p, c, cu, path, (int) cfg_getint(cs, "__file_line"));
 	}
 	cu->nsettings = cfg_size(cs, "relay");
@@ -812,15 +874,129 @@ conf_index_ranges(struct conf_parse *p, struct rg_conf *c)
 	free(on);
 }
 
+/*
+ * conf_password - read the Redis credentials: the first line of the
+ * file, "password" or "user password" (the password is the rest of the
+ * line, blanks at either end trimmed).  line is password_file's.
+ */
 static void
-conf_global(struct rg_conf *c, cfg_t *cfg)
+conf_password(struct conf_parse *p, struct rg_conf *c, const char *file, int line)
+{
+	char	path[4096], buf[PASS_LINE_MAX + 2], *s, *sp = NULL, *e;
+	const char *why = NULL;
+	FILE   *fp;
+	size_t	n;
+
+	conf_relpath(p, file, path, sizeof(path));
+	if ((fp = conf_open(path, &why)) == NULL) {
+		conf_fail(p, line, "password_file %s: %s", path, why);
+		return;
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		why = ferror(fp) ? "read error" : "empty";
+	else if ((n = strlen(buf)) == sizeof(buf) - 1 && buf[n - 1] != '\n')
+		why = "line too long";
+	fclose(fp);
+	for (s = buf; why == NULL && (*s == ' ' || *s == '\t'); s++)
+		;
+	if (why == NULL) {
+		for (e = s + strlen(s); e > s && strchr(" \t\r\n", e[-1]); e--)
+			;
+		*e = 0;
+		if ((sp = strpbrk(s, " \t")) != NULL) {
+			*sp++ = 0;
+			sp += strspn(sp, " \t");
+		}
+		if (*s == 0)
+			why = "no password";
+		else if (sp != NULL && strlen(s) > AUTH_USER_MAX)
+			why = "user name too long";
+		else if (strlen(sp ? sp : s) > AUTH_PASS_MAX)
+			why = "password too long";
+	}
+	if (why != NULL)
+		conf_fail(p, line, "password_file %s: %s", path, why);
+	else {
+		free(c->redis.auth_user);
+		free(c->redis.auth_pass);
+		c->redis.auth_user = xstrdup(sp ? s : "");
+		c->redis.auth_pass = xstrdup(sp ? sp : s);
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/*
+ * conf_resolve - the Redis server as a numeric address.  The clients
+ * connect from an event loop, where a DNS lookup would stop every
+ * request; here it costs only the load.  Like hiredis, IPv4 first, IPv6
+ * when the name has no IPv4 address.
+ */
+static void
+conf_resolve(struct conf_parse *p, struct rg_conf *c, const char *server, int line)
+{
+	struct addrinfo hints, *res = NULL;
+	const char *colon = strrchr(server, ':'), *h = server;
+	char	host[256], num[NI_MAXHOST];
+	size_t	hl;
+	int	rc, family[] = { AF_INET, AF_INET6 }, i;
+
+	if (strncmp(server, "unix:", 5) == 0) {
+		c->redis.path = xstrdup(server + 5);
+		c->redis.host = xstrdup("");
+		return;
+	}
+	/* conf_v_server checked the form: host:port or [v6addr]:port */
+	hl = (size_t) (colon - server);
+	if (server[0] == '[') {
+		h++;
+		hl -= 2;
+	}
+	c->redis.path = xstrdup("");
+	c->redis.port = atoi(colon + 1);
+	if (hl >= sizeof(host)) {
+		conf_fail(p, line, "server \"%s\": host name too long", server);
+		return;
+	}
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	for (i = 0, rc = EAI_NONAME; i < 2; i++) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = family[i];
+		hints.ai_socktype = SOCK_STREAM;
+		if ((rc = getaddrinfo(host, NULL, &hints, &res)) == 0)
+			break;
+		if (rc != EAI_NONAME && rc != EAI_NODATA && rc != EAI_ADDRFAMILY)
+			break;
+	}
+	if (rc == 0)
+		rc = getnameinfo(res->ai_addr, res->ai_addrlen, num, sizeof(num), NULL, 0,
+				 NI_NUMERICHOST);
+	if (res)
+		freeaddrinfo(res);
+	if (rc != 0) {
+		conf_fail(p, line, "server \"%s\": cannot resolve %s: %s", server, host,
+			  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return;
+	}
+	c->redis.host = xstrdup(num);
+}
+
+static void
+conf_global(struct conf_parse *p, struct rg_conf *c, cfg_t *cfg)
 {
 	cfg_t  *r = cfg_getsec(cfg, "redis"), *pd = cfg_getsec(cfg, "policyd");
 	cfg_t  *mt = cfg_getsec(cfg, "milter");
 	size_t	i;
+	int	line;
 
 	c->redis.server = xstrdup(cfg_getstr(r, "server"));
 	c->redis.password_file = xstrdup(cfg_getstr(r, "password_file"));
+	c->redis.auth_user = xstrdup("");
+	c->redis.auth_pass = xstrdup("");
+	line = (int) cfg_getint(r, "__server_line");
+	conf_resolve(p, c, c->redis.server, line > 0 ? line : r->line);
+	if (*c->redis.password_file)
+		conf_password(p, c, c->redis.password_file, (int) cfg_getint(r, "__pw_line"));
 	c->redis.database = cfg_getint(r, "database");
 	c->redis.timeout_ms = cfg_getint(r, "timeout_ms");
 	c->redis.prefix = xstrdup(cfg_getstr(r, "prefix"));
@@ -848,7 +1024,7 @@ conf_build(cfg_t *cfg, cfg_t **cs, size_t n, struct conf_parse *p)
 	size_t	i;
 
 	c->refs = 1;
-	conf_global(c, cfg);
+	conf_global(p, c, cfg);
 	c->by_domain = strmap_create(n * 2);
 	c->by_user = strmap_create(n * 4);
 	c->by_name = strmap_create(n);
@@ -1047,6 +1223,7 @@ conf_split(const char *t, size_t len, struct conf_block **out)
 }
 
 static size_t conf_batch = 512;		/* customers per libconfuse parse */
+static unsigned long conf_generation;	/* the last one handed out */
 
 /* conf_set_batch - customers per parse (tests and fuzzing use small ones) */
 void
@@ -1126,8 +1303,10 @@ conf_parse_any(const char *path, const char *text, char *err, size_t errlen)
 	 * customers) and glibc keeps freed memory: give it back.
 	 */
 	malloc_trim(0);
-	if (c)
+	if (c) {
 		c->path = xstrdup(path);
+		c->generation = __atomic_add_fetch(&conf_generation, 1, __ATOMIC_RELAXED);
+	}
 	return (c);
 }
 
@@ -1207,7 +1386,14 @@ conf_unref(struct rg_conf *c)
 		free(c->listen[i]);
 	free(c->listen);
 	free(c->redis.server);
+	free(c->redis.host);
+	free(c->redis.path);
 	free(c->redis.password_file);
+	free(c->redis.auth_user);
+	if (c->redis.auth_pass) {
+		explicit_bzero(c->redis.auth_pass, strlen(c->redis.auth_pass));
+		free(c->redis.auth_pass);
+	}
 	free(c->redis.prefix);
 	free(c->user);
 	free(c->syslog_facility);

@@ -11,6 +11,12 @@
  *	conf_ref(c); conf_unref(c);	-- the last unref frees
  *
  * DESCRIPTION
+ *	Every file the configuration names (users_file, the Redis
+ *	password_file) is read by the load, and a Redis host name is
+ *	resolved by it, so a load succeeds or fails as one unit and the
+ *	result needs no file and no DNS later (a daemon reloads after
+ *	dropping privileges, and its event loop must never block).
+ *
  *	One libconfuse option table describes every option with its default
  *	(relayguard.conf(5)).  Values are checked as they are parsed, so a bad
  *	value is reported at its own line; cross-checks (a domain claimed by
@@ -92,9 +98,15 @@ struct rg_customer {
 struct rg_conf {
 	int	refs;
 	char   *path;
+	unsigned long generation;	/* unique per load, grows with each */
 	struct {
-		char   *server;
+		char   *server;		/* as configured, for log lines */
+		char   *host;		/* numeric address, resolved by the load */
+		int	port;		/* 0: the unix socket at path */
+		char   *path;
 		char   *password_file;
+		char   *auth_user;	/* "" = AUTH with the password alone */
+		char   *auth_pass;	/* "" = no AUTH */
 		long	database;
 		long	timeout_ms;
 		char   *prefix;

@@ -289,6 +289,7 @@ quota_connect(struct quota *q)
 
 	if (q->freeing)
 		return;
+	/* cfg.host is numeric (conf_load resolved it): no DNS wait in the loop. */
 	ac = q->cfg.port ? redisAsyncConnect(q->cfg.host, q->cfg.port)
 		: redisAsyncConnectUnix(q->cfg.path);
 	if (ac == NULL || ac->err) {

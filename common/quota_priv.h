@@ -32,7 +32,7 @@ const char *quota_script_sha(void);
 
 struct quota_cfg {
 	char	server[300];		/* as configured, for log lines */
-	char	host[256];		/* host name or address, no brackets */
+	char	host[256];		/* numeric address (conf_load resolved it) */
 	int	port;			/* 0: unix socket at path */
 	char	path[256];
 	char	user[128];		/* AUTH user pass, or AUTH pass */

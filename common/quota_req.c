@@ -116,104 +116,36 @@ quota_key(char *buf, size_t len, const char *prefix, const char *customer,
 	return (n < 0 || (size_t) n >= len ? -1 : 0);
 }
 
-/* Trim a line read from the password file. */
-static void
-quota_chomp(char *s)
-{
-	size_t	n = strlen(s);
-
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '
-			 || s[n - 1] == '\t'))
-		s[--n] = 0;
-}
-
-/* Read "password" or "user password" (the first line) into cfg. */
-static int
-quota_password(struct quota_cfg *cfg, const char *file, char *err, size_t errlen)
-{
-	char	line[700], *p, *sp;
-	FILE   *fp;
-
-	if ((fp = fopen(file, "r")) == NULL) {
-		snprintf(err, errlen, "password_file %s: %s", file, strerror(errno));
-		return (-1);
-	}
-	p = fgets(line, sizeof(line), fp);
-	fclose(fp);
-	if (p == NULL) {
-		snprintf(err, errlen, "password_file %s: empty", file);
-		return (-1);
-	}
-	quota_chomp(line);
-	for (p = line; *p == ' ' || *p == '\t'; p++)
-		;
-	if ((sp = strpbrk(p, " \t")) != NULL) {
-		*sp++ = 0;
-		while (*sp == ' ' || *sp == '\t')
-			sp++;
-		if (strlen(p) >= sizeof(cfg->user) || strlen(sp) >= sizeof(cfg->pass)) {
-			snprintf(err, errlen, "password_file %s: line too long", file);
-			return (-1);
-		}
-		snprintf(cfg->user, sizeof(cfg->user), "%s", p);
-		snprintf(cfg->pass, sizeof(cfg->pass), "%s", sp);
-	} else {
-		if (strlen(p) >= sizeof(cfg->pass)) {
-			snprintf(err, errlen, "password_file %s: line too long", file);
-			return (-1);
-		}
-		snprintf(cfg->pass, sizeof(cfg->pass), "%s", p);
-	}
-	if (cfg->pass[0] == 0) {
-		snprintf(err, errlen, "password_file %s: no password", file);
-		return (-1);
-	}
-	return (0);
-}
-
 /*
- * quota_cfg_load - the connection settings of conf: server parsed into
- * host and port or a socket path, the password file read.  -1 with err
- * when the server is malformed or the password file unusable; the other
- * settings are filled in even then.
+ * quota_cfg_load - the connection settings of conf.  conf_load() has
+ * resolved the server to a numeric address and read the password file,
+ * so no lookup and no file is needed here.  -1 with err only when a
+ * value does not fit (never for a conf that conf_load() made); the
+ * other settings are filled in even then.
  */
 int
 quota_cfg_load(struct quota_cfg *cfg, const struct rg_conf *conf, char *err, size_t errlen)
 {
-	const char *s = conf->redis.server ? conf->redis.server : "", *colon, *h;
-	size_t	hl;
+	const char *host = conf->redis.host ? conf->redis.host : "";
+	const char *path = conf->redis.path ? conf->redis.path : "";
+	const char *user = conf->redis.auth_user ? conf->redis.auth_user : "";
+	const char *pass = conf->redis.auth_pass ? conf->redis.auth_pass : "";
 
 	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->server, sizeof(cfg->server), "%s", s);
+	snprintf(cfg->server, sizeof(cfg->server), "%s", conf->redis.server ? conf->redis.server : "");
 	cfg->database = conf->redis.database;
 	cfg->timeout_ms = conf->redis.timeout_ms > 0 ? conf->redis.timeout_ms : 100;
-	if (strncmp(s, "unix:", 5) == 0) {
-		if (strlen(s + 5) >= sizeof(cfg->path) || s[5] == 0) {
-			snprintf(err, errlen, "redis server %s: bad socket path", s);
-			return (-1);
-		}
-		snprintf(cfg->path, sizeof(cfg->path), "%s", s + 5);
-	} else {
-		colon = strrchr(s, ':');
-		h = s;
-		hl = colon ? (size_t) (colon - s) : 0;
-		if (*s == '[' && colon && colon > s + 1 && colon[-1] == ']') {
-			h = s + 1;
-			hl -= 2;
-		}
-		cfg->port = colon ? atoi(colon + 1) : 0;
-		if (colon == NULL || hl == 0 || hl >= sizeof(cfg->host)
-		    || cfg->port < 1 || cfg->port > 65535) {
-			snprintf(err, errlen, "redis server \"%s\": expected host:port,"
-				 " [v6addr]:port or unix:/path", s);
-			cfg->port = 0;
-			return (-1);
-		}
-		memcpy(cfg->host, h, hl);
-		cfg->host[hl] = 0;
+	if (strlen(host) >= sizeof(cfg->host) || strlen(path) >= sizeof(cfg->path)
+	    || strlen(user) >= sizeof(cfg->user) || strlen(pass) >= sizeof(cfg->pass)
+	    || (conf->redis.port > 0 ? *host == 0 : *path == 0)) {
+		snprintf(err, errlen, "redis server %s: settings do not fit", cfg->server);
+		return (-1);
 	}
-	if (conf->redis.password_file && *conf->redis.password_file)
-		return (quota_password(cfg, conf->redis.password_file, err, errlen));
+	cfg->port = conf->redis.port;
+	snprintf(cfg->host, sizeof(cfg->host), "%s", host);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	snprintf(cfg->user, sizeof(cfg->user), "%s", user);
+	snprintf(cfg->pass, sizeof(cfg->pass), "%s", pass);
 	return (0);
 }
 

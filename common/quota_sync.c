@@ -13,8 +13,9 @@
  *	connection that turns out closed (Redis restarted) is reopened and
  *	the command sent once more; a timeout is never retried.
  *
- *	The settings are re-read when a call passes another configuration
- *	object than the previous call (a reload).
+ *	The settings are re-read when a call passes a configuration of
+ *	another generation than the previous call (a reload).  Not its
+ *	address: a new object may be allocated where a freed one was.
  *
  *	quota_sync_show() reads without writing (no bucket is trimmed), so
  *	inspecting consumes and changes nothing.
@@ -38,7 +39,7 @@
 
 struct quota_sync {
 	struct quota_cfg cfg;
-	const struct rg_conf *conf;	/* the settings came from this one */
+	unsigned long gen;		/* the settings came from this load */
 	redisContext *c;
 	int	hello;			/* AUTH/SELECT replies still to read */
 	int	used;			/* c has answered a command */
@@ -73,9 +74,9 @@ quota_sync_settings(struct quota_sync *qs, const struct rg_conf *conf)
 	struct quota_cfg old = qs->cfg;
 	char	err[400];
 
-	if (conf == qs->conf)
+	if (qs->gen != 0 && conf->generation == qs->gen)
 		return;
-	qs->conf = conf;
+	qs->gen = conf->generation;
 	if (quota_cfg_load(&qs->cfg, conf, err, sizeof(err)) < 0)
 		msg_warn("quota: %s", err);
 	if (!quota_cfg_same(&old, &qs->cfg))

@@ -222,7 +222,12 @@ test_full_fixture(void **state)
 	assert_string_equal(acme->domains[0], "acme.example");	/* canonical */
 	assert_true(c->quotas == 0);
 	assert_string_equal(c->redis.server, "[::1]:6380");
-	assert_string_equal(c->redis.password_file, "/etc/relayguard/redis.pw");
+	/* Relative to the config file's directory, read by the load. */
+	assert_string_equal(c->redis.password_file, "redis.pw");
+	assert_string_equal(c->redis.auth_user, "relay");
+	assert_string_equal(c->redis.auth_pass, "s3cret with spaces");
+	assert_string_equal(c->redis.host, "::1");
+	assert_int_equal(c->redis.port, 6380);
 	assert_int_equal(c->redis.database, 3);
 	assert_int_equal(c->redis.timeout_ms, 250);
 	assert_string_equal(c->redis.prefix, "rgtest");
@@ -305,6 +310,11 @@ test_defaults(void **state)
 	assert_int_equal(c->nusers, 0);
 	assert_string_equal(c->redis.server, "127.0.0.1:6379");
 	assert_string_equal(c->redis.password_file, "");
+	assert_string_equal(c->redis.auth_user, "");
+	assert_string_equal(c->redis.auth_pass, "");
+	assert_string_equal(c->redis.host, "127.0.0.1");
+	assert_int_equal(c->redis.port, 6379);
+	assert_string_equal(c->redis.path, "");
 	assert_int_equal(c->redis.database, 0);
 	assert_int_equal(c->redis.timeout_ms, 100);
 	assert_string_equal(c->redis.prefix, "rg");
@@ -1053,8 +1063,8 @@ test_users_file(void **state)
 	snprintf(path, sizeof(path), "%s/missing.users", tmpdir);
 	snprintf(want, sizeof(want), "t.conf:4: users_file %s: No such file or directory", path);
 	users_file_refused(path, want);
-	/* A directory cannot be read. */
-	snprintf(want, sizeof(want), "t.conf:4: users_file %s: read error", tmpdir);
+	/* Only a regular file: a directory, a FIFO or a device is refused. */
+	snprintf(want, sizeof(want), "t.conf:4: users_file %s: not a regular file", tmpdir);
 	users_file_refused(tmpdir, want);
 	/* An overlong line. */
 	snprintf(path, sizeof(path), "%s/long.users", tmpdir);
@@ -1160,7 +1170,7 @@ test_redis_server(void **state)
 {
 	(void) state;
 	server("127.0.0.1:6379", 1);
-	server("redis.example:6380", 1);
+	server("localhost:6380", 1);
 	server("[::1]:6379", 1);
 	server("[2001:db8::10]:7000", 1);
 	server("unix:/run/redis/redis.sock", 1);
@@ -1175,6 +1185,160 @@ test_redis_server(void **state)
 	server("[::1]x:6379", 0);
 	server("unix:redis.sock", 0);
 	server("", 0);
+}
+
+/*
+ * The server is resolved by the load (issue 9): the clients connect to a
+ * numeric address from their event loop.  IPv4 first, as hiredis does.
+ */
+static void
+test_redis_resolve(void **state)
+{
+	char	err[512];
+	struct rg_conf *c;
+
+	(void) state;
+	c = load_ok("redis { server = \"localhost:6390\" }\n");
+	assert_string_equal(c->redis.server, "localhost:6390");
+	assert_string_equal(c->redis.host, "127.0.0.1");
+	assert_int_equal(c->redis.port, 6390);
+	conf_unref(c);
+	c = load_ok("redis { server = \"[::1]:7000\" }\n");
+	assert_string_equal(c->redis.host, "::1");
+	conf_unref(c);
+	c = load_ok("redis { server = \"unix:/run/redis/redis.sock\" }\n");
+	assert_int_equal(c->redis.port, 0);
+	assert_string_equal(c->redis.path, "/run/redis/redis.sock");
+	conf_unref(c);
+	/* A name that does not resolve: the line of server. */
+	c = conf_load_buf("\nredis {\n    database = 1\n    server = \"nohost.invalid:6379\"\n}\n",
+			  "t.conf", err, sizeof(err));
+	assert_null(c);
+	assert_string_contains(err, "t.conf:4: server \"nohost.invalid:6379\": cannot resolve"
+			       " nohost.invalid: ");
+	/* A socket path that does not fit sun_path. */
+	{
+		char	buf[300], want[300], path[120];
+
+		memset(path, 'p', 110);
+		path[0] = '/';
+		path[110] = 0;
+		snprintf(buf, sizeof(buf), "redis {\n    server = \"unix:%s\"\n}\n", path);
+		snprintf(want, sizeof(want), "t.conf:2: server \"unix:%s\": socket path longer"
+			 " than 107 bytes", path);
+		refuse(buf, want);
+	}
+}
+
+/* Refused with password_file at line 3 of t.conf naming path. */
+static void
+password_refused(const char *path, const char *why)
+{
+	char	buf[600], want[600];
+
+	snprintf(buf, sizeof(buf), "redis {\n    database = 1\n    password_file = \"%s\"\n}\n",
+		 path);
+	snprintf(want, sizeof(want), "t.conf:3: password_file %s: %s", path, why);
+	refuse(buf, want);
+}
+
+/*
+ * The password file is read by the load (issue 9): its contents are part
+ * of the configuration, so a reload that cannot read it fails as a whole.
+ */
+static void
+test_password_file(void **state)
+{
+	char	path[128], conf[128], buf[1024], err[512], want[600];
+	struct rg_conf *c;
+
+	(void) state;
+	tmp_make();
+	snprintf(path, sizeof(path), "%s/redis.pw", tmpdir);
+	snprintf(buf, sizeof(buf), "redis { password_file = \"%s\" }\n", path);
+	/* "password" */
+	write_file(path, "  only-a-password \r\n");
+	c = load_ok(buf);
+	assert_string_equal(c->redis.auth_user, "");
+	assert_string_equal(c->redis.auth_pass, "only-a-password");
+	conf_unref(c);
+	/* "user password"; only the first line counts */
+	write_file(path, "relay\t s3cret\nsecond line\n");
+	c = load_ok(buf);
+	assert_string_equal(c->redis.auth_user, "relay");
+	assert_string_equal(c->redis.auth_pass, "s3cret");
+	conf_unref(c);
+	/* no final newline */
+	write_file(path, "alice pw");
+	c = load_ok(buf);
+	assert_string_equal(c->redis.auth_user, "alice");
+	assert_string_equal(c->redis.auth_pass, "pw");
+	conf_unref(c);
+	/* refusals name the line of password_file */
+	write_file(path, "");
+	password_refused(path, "empty");
+	write_file(path, " \t \n");
+	password_refused(path, "no password");
+	{
+		char	line[800];
+
+		memset(line, 'x', 750);
+		line[750] = 0;
+		write_file(path, line);
+		password_refused(path, "line too long");
+		memset(line, 'x', 600);
+		strcpy(line + 600, "\n");
+		write_file(path, line);
+		password_refused(path, "password too long");
+		memset(line, 'u', 200);
+		strcpy(line + 200, " pw\n");
+		write_file(path, line);
+		password_refused(path, "user name too long");
+	}
+	unlink(path);
+	password_refused(path, "No such file or directory");
+	password_refused(tmpdir, "not a regular file");
+	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	password_refused(path, "not a regular file");	/* and no hang */
+	unlink(path);
+	if (geteuid() != 0) {
+		/* root reads anything: the unreadable case is t-redis-auth.sh's */
+		snprintf(path, sizeof(path), "%s/redis.pw", tmpdir);
+		write_file(path, "pw\n");
+		chmod(path, 0);
+		password_refused(path, "Permission denied");
+		unlink(path);
+	}
+	/* A relative path is relative to the configuration file. */
+	snprintf(path, sizeof(path), "%s/rel.pw", tmpdir);
+	write_file(path, "rel-pw\n");
+	snprintf(conf, sizeof(conf), "%s/relayguard.conf", tmpdir);
+	write_file(conf, "redis {\n    password_file = \"rel.pw\"\n}\n");
+	c = conf_load(conf, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("refused: %s", err);
+	assert_string_equal(c->redis.auth_pass, "rel-pw");
+	conf_unref(c);
+	unlink(path);
+	assert_null(conf_load(conf, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s:2: password_file %s: No such file or directory", conf, path);
+	assert_string_equal(err, want);
+	unlink(conf);
+	tmp_done();
+}
+
+/* Each load has its own generation, growing (quota_sync compares them). */
+static void
+test_generation(void **state)
+{
+	struct rg_conf *a = load_ok(""), *b = load_ok("");
+
+	(void) state;
+	assert_true(a->generation > 0);
+	assert_true(b->generation > a->generation);
+	conf_unref(a);
+	conf_unref(b);
 }
 
 static void
@@ -1461,6 +1625,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_users_file),
 		cmocka_unit_test(test_conf_load_file),
 		cmocka_unit_test(test_redis_server),
+		cmocka_unit_test(test_redis_resolve),
+		cmocka_unit_test(test_password_file),
+		cmocka_unit_test(test_generation),
 		cmocka_unit_test(test_redis_prefix),
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_socket_mode),

@@ -284,9 +284,11 @@ test_cfg_parse(void **state)
 	assert_string_equal(cfg.host, "::1");
 	assert_int_equal(cfg.port, 6380);
 	conf_unref(c);
-	c = mkconf_full("redis.example:6379", 100, NULL, 900, NULL);
+	/* a name: conf_load resolved it, the client gets the address */
+	c = mkconf_full("localhost:6379", 100, NULL, 900, NULL);
 	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
-	assert_string_equal(cfg.host, "redis.example");
+	assert_string_equal(cfg.server, "localhost:6379");
+	assert_string_equal(cfg.host, "127.0.0.1");
 	assert_int_equal(cfg.port, 6379);
 	assert_string_equal(cfg.pass, "");
 	conf_unref(c);
@@ -315,11 +317,41 @@ test_cfg_parse(void **state)
 	assert_string_equal(cfg.user, "");
 	assert_string_equal(cfg.pass, "only-a-password");
 	conf_unref(c);
-	unlink(path);
+	/* The file is read by the load, never by the client. */
 	c = mkconf_full(NULL, 100, pw, 900, NULL);
-	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), -1);
-	assert_string_contains(err, "password_file");
+	unlink(path);
+	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_string_equal(cfg.pass, "only-a-password");
 	conf_unref(c);
+}
+
+/*
+ * A blocking client re-reads the settings when the configuration's
+ * generation changes, not its address: a new configuration allocated
+ * where a freed one was must not be missed.  The slot stands for that
+ * reused address.
+ */
+static void
+test_sync_generation(void **state)
+{
+	struct rg_conf *dead = mkconf_full("127.0.0.1:1", 300, NULL, 900, NULL);
+	struct rg_conf *live = mkconf();
+	struct rg_conf slot;
+	struct quota_sync *qs;
+	struct msg m;
+
+	memcpy(&slot, dead, sizeof(slot));
+	qs = quota_sync_create(&slot);
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "gen1");
+	assert_int_equal(rcpt(qs, &slot, &m, "a@dest.example"), QUOTA_BACKEND_ERROR);
+	memcpy(&slot, live, sizeof(slot));
+	assert_int_equal(rcpt(qs, &slot, &m, "b@dest.example"), QUOTA_OK);
+	/* and back: the same address again, another generation */
+	memcpy(&slot, dead, sizeof(slot));
+	assert_int_equal(rcpt(qs, &slot, &m, "c@dest.example"), QUOTA_BACKEND_ERROR);
+	quota_sync_free(qs);
+	conf_unref(dead);
+	conf_unref(live);
 }
 
 /* DESIGN 3.4: 1,000 messages to A and 1,000 to B = 2 toward the user's
@@ -1159,6 +1191,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_sha, setup),
 		cmocka_unit_test_setup(test_cfg_parse, setup),
+		cmocka_unit_test_setup(test_sync_generation, setup),
 		cmocka_unit_test_setup(test_unique_recipients, setup),
 		cmocka_unit_test_setup(test_user_messages, setup),
 		cmocka_unit_test_setup(test_user_recipients_order, setup),
