@@ -136,6 +136,7 @@ struct conf_parse {
 };
 
 static struct conf_parse *conf_current;	/* parsing is single-threaded */
+static int conf_numeric_hosts;		/* no DNS (fuzzing): see conf_set_numeric_hosts */
 
 static void
 conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
@@ -963,6 +964,7 @@ conf_resolve(struct conf_parse *p, struct rg_conf *c, const char *server, int li
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_family = family[i];
 		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = conf_numeric_hosts ? AI_NUMERICHOST : 0;
 		if ((rc = getaddrinfo(host, NULL, &hints, &res)) == 0)
 			break;
 		if (rc != EAI_NONAME && rc != EAI_NODATA && rc != EAI_ADDRFAMILY)
@@ -1095,6 +1097,47 @@ conf_cfg_new(void)
 }
 
 /*
+ * conf_uncomment - blank out comments (#, //, slash-star), keeping every
+ * newline: libconfuse 3.3 counts each comment line three times, so the
+ * line numbers of its errors after a comment were wrong.  Quoted strings
+ * are left alone; an unterminated one or comment stops the scan, and
+ * libconfuse reports it.
+ */
+static void
+conf_uncomment(char *t, size_t len)
+{
+	size_t	i = 0;
+
+	while (i < len) {
+		char	ch = t[i];
+
+		if (ch == '#' || (ch == '/' && i + 1 < len && t[i + 1] == '/')) {
+			for (; i < len && t[i] != '\n'; i++)
+				t[i] = ' ';
+		} else if (ch == '/' && i + 1 < len && t[i + 1] == '*') {
+			size_t	j;
+
+			for (j = i + 2; j + 1 < len && !(t[j] == '*' && t[j + 1] == '/'); j++)
+				;
+			if (j + 1 >= len)
+				return;
+			for (; i < j + 2; i++)
+				if (t[i] != '\n')
+					t[i] = ' ';
+		} else if (ch == '"' || ch == '\'') {
+			for (i++; i < len && t[i] != ch; i++)
+				if (t[i] == '\\' && i + 1 < len)
+					i++;
+			if (i >= len)
+				return;
+			i++;
+		} else {
+			i++;
+		}
+	}
+}
+
+/*
  * conf_parse_text - one libconfuse parse of text, which starts at line
  * pad + 1 of the file: pad newlines go first so that every line number
  * libconfuse reports is the file's.  NULL with the error set.
@@ -1110,6 +1153,7 @@ conf_parse_text(struct conf_parse *p, const char *text, size_t len, size_t pad)
 	memset(buf, '\n', pad);
 	q = buf + pad;
 	memcpy(q, text, len);
+	conf_uncomment(q, len);
 	for (i = 0; i < len; i++)
 		lines += q[i] == '\n';
 	if (len && text[len - 1] != '\n')
@@ -1224,6 +1268,13 @@ conf_split(const char *t, size_t len, struct conf_block **out)
 
 static size_t conf_batch = 512;		/* customers per libconfuse parse */
 static unsigned long conf_generation;	/* the last one handed out */
+
+/* conf_set_numeric_hosts - resolve no names, only numeric addresses (fuzzing) */
+void
+conf_set_numeric_hosts(int on)
+{
+	conf_numeric_hosts = on;
+}
 
 /* conf_set_batch - customers per parse (tests and fuzzing use small ones) */
 void

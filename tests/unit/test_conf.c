@@ -277,6 +277,17 @@ test_full_fixture(void **state)
 	conf_unref(c);
 }
 
+/* Comments do not move the line numbers of errors after them. */
+static void
+test_lines_after_comments(void **state)
+{
+	(void) state;
+	refuse("# a\n# b\nredis {\n prefix = \"\"\n}\n",
+	       "t.conf:4: prefix \"\": 1-64 characters without braces or spaces");
+	refuse("/* a\n b */ // c\n# d\nredis {\n server = \"a#b\" }\n",
+	       "t.conf:5: server \"a#b\": expected host:port, [v6addr]:port or unix:/path");
+}
+
 /* 130 x licenses in 64 bits: past 2^31 it is still a limit, not "none". */
 static void
 test_limits_64bit(void **state)
@@ -1601,6 +1612,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limits_64bit),
+		cmocka_unit_test(test_lines_after_comments),
 		cmocka_unit_test(test_sample_config),
 		cmocka_unit_test(test_full_fixture),
 		cmocka_unit_test(test_defaults),
