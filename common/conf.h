@@ -142,6 +142,7 @@ struct rg_conf *conf_load_buf(const char *text, const char *name, char *err, siz
 void	conf_ref(struct rg_conf *);
 void	conf_unref(struct rg_conf *);
 void	conf_set_batch(size_t);
+void	conf_set_numeric_hosts(int);
 
 const struct rg_customer *conf_customer(const struct rg_conf *, const char *name);
 const struct rg_customer *conf_customer_by_domain(const struct rg_conf *,

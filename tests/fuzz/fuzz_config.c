@@ -5,8 +5,9 @@
  * "fuzz.conf:LINE: reason"; an accepted configuration must be
  * consistent (every domain and every enabled range finds its customer,
  * every user its customer) and is freed again (LeakSanitizer checks).
- * Inputs naming a users_file are skipped: the path would be opened, and
- * reading files (or /dev/stdin) is not what this target tests.
+ * Inputs naming a users_file or password_file are skipped: the path
+ * would be opened, and reading files (or /dev/stdin) is not what this
+ * target tests.  Redis server names are not looked up in DNS here.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_open("fuzz_config", 1, NULL);	/* config warnings to stderr, not syslog */
 	log_set_quiet(1);
 	conf_set_batch(2);		/* reach the batched parse of big files too */
+	conf_set_numeric_hosts(1);	/* a fuzzed host name must not wait on DNS */
 	return (0);
 }
 
@@ -81,7 +83,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char   *text;
 	struct rg_conf *c;
 
-	if (size > 65536 || memmem(data, size, "users_file", 10) != NULL)
+	if (size > 65536 || memmem(data, size, "users_file", 10) != NULL
+	    || memmem(data, size, "password_file", 13) != NULL)
 		return (0);
 	text = malloc(size + 1);
 	memcpy(text, data, size);
