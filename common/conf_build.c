@@ -1,0 +1,596 @@
+/*
+ * conf_build - the immutable struct rg_conf from a libconfuse parse
+ *
+ * SYNOPSIS
+ *	c = conf_build(global, customers, n, &parse);	-- NULL: parse.err says why
+ *
+ * DESCRIPTION
+ *	Customers, their domains, users (inline and users_file), relay
+ *	settings and limits; the global options, with the Redis password
+ *	file read and the Redis host resolved here, so a reload succeeds or
+ *	fails as one unit; then the cross-checks: a domain claimed by two
+ *	customers, a user outside its customer's domains, overlapping ranges
+ *	of two customers, each naming the lines involved.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <confuse.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf_priv.h"
+#include "strmap.h"
+#include "xmem.h"
+
+static int conf_numeric_hosts;		/* no DNS (fuzzing): see conf_set_numeric_hosts */
+
+/* conf_set_numeric_hosts - resolve no names, only numeric addresses (fuzzing) */
+void
+conf_set_numeric_hosts(int on)
+{
+	conf_numeric_hosts = on;
+}
+
+/* Building the immutable object from the parse tree. */
+
+static int
+conf_sec_line(cfg_t *sec)
+{
+	long	l = cfg_getint(sec, "__line");
+
+	return (l > 0 ? (int) l : sec->line);
+}
+
+static void
+conf_add_user(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+	      const char *text, int nomail, const char *file, int line)
+{
+	struct rg_addr a;
+	struct rg_user *u;
+	const struct rg_customer *owner;
+	const char *why, *matched = "";
+
+	if (addr_parse_strict(text, &a, &why) < 0 || a.null || a.domain[0] == 0) {
+		if (!p->failed) {
+			snprintf(p->err, p->errlen, "%s:%d: invalid user address \"%s\"",
+				 file, line, text);
+			p->failed = 1;
+		}
+		return;
+	}
+	/*
+	 * The longest registered domain decides, as in the relay decision: a
+	 * user of a subdomain another customer owns is that customer's.  So a
+	 * user can never belong to two customers.
+	 */
+	if ((owner = conf_customer_by_domain(c, a.domain, &matched)) != cu) {
+		if (!p->failed) {
+			if (owner)
+				snprintf(p->err, p->errlen, "%s:%d: user %s: domain %s belongs"
+					 " to customer \"%s\"", file, line, a.key, matched, owner->name);
+			else
+				snprintf(p->err, p->errlen, "%s:%d: user %s is not in a domain"
+					 " of customer \"%s\"", file, line, a.key, cu->name);
+			p->failed = 1;
+		}
+		return;
+	}
+	if ((u = strmap_get(c->by_user, a.key)) != NULL) {
+		u->nomail |= nomail;		/* listed twice: the stricter wins */
+		return;
+	}
+	u = xcalloc(1, sizeof(*u));
+	u->address = xstrdup(a.key);
+	u->customer = cu;
+	u->nomail = nomail;
+	strmap_put(c->by_user, u->address, u);
+	if ((c->nusers & (c->nusers - 1)) == 0)
+		c->users = xreallocarray(c->users, c->nusers ? c->nusers * 2 : 1, sizeof(*c->users));
+	c->users[c->nusers] = u;
+	cu->nusers++;
+	c->nusers++;
+}
+
+/* conf_relpath - a path the file names: a relative one is relative to it */
+static void
+conf_relpath(const struct conf_parse *p, const char *file, char *path, size_t len)
+{
+	const char *slash = strrchr(p->file, '/');
+
+	if (file[0] != '/' && slash != NULL)
+		snprintf(path, len, "%.*s/%s", (int) (slash - p->file), p->file, file);
+	else
+		snprintf(path, len, "%s", file);
+}
+
+/*
+ * conf_open - open a file the configuration names, for reading.  Only a
+ * regular file: a FIFO or a device would block the load or never end.
+ */
+static FILE *
+conf_open(const char *path, const char **why)
+{
+	struct stat st;
+	FILE   *fp;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) < 0) {
+		*why = strerror(errno);
+		return (NULL);
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return (NULL);
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		*why = strerror(errno);
+		close(fd);
+	}
+	return (fp);
+}
+
+static void
+conf_users_file(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+		const char *path, int optline)
+{
+	char	line[USERS_LINE_MAX + 2];
+	const char *why;
+	FILE   *fp;
+	int	lineno = 0;
+
+	if ((fp = conf_open(path, &why)) == NULL) {
+		conf_fail(p, optline, "users_file %s: %s", path, why);
+		return;
+	}
+	while (!p->failed && fgets(line, sizeof(line), fp) != NULL) {
+		char   *s, *addr, *flag, *extra, *save = NULL;
+		size_t	len = strlen(line);
+
+		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			snprintf(p->err, p->errlen, "%s:%d: line longer than %d bytes",
+				 path, lineno, USERS_LINE_MAX);
+			p->failed = 1;
+			break;
+		}
+		if ((s = strchr(line, '#')) != NULL)
+			*s = 0;
+		addr = strtok_r(line, " \t\r\n", &save);
+		if (addr == NULL)
+			continue;
+		flag = strtok_r(NULL, " \t\r\n", &save);
+		extra = strtok_r(NULL, " \t\r\n", &save);
+		if ((flag && strcmp(flag, "nomail") != 0) || extra) {
+			snprintf(p->err, p->errlen, "%s:%d: expected \"address\" or \"address nomail\"",
+				 path, lineno);
+			p->failed = 1;
+			break;
+		}
+		conf_add_user(p, c, cu, addr, flag != NULL, path, lineno);
+	}
+	if (ferror(fp) && !p->failed)
+		conf_fail(p, optline, "users_file %s: read error", path);
+	fclose(fp);
+}
+
+static int64_t
+conf_limit(cfg_t *lim, const char *name, int64_t dflt)
+{
+	long	v = lim ? cfg_getint(lim, name) : LIMIT_UNSET;
+
+	return (v == LIMIT_UNSET ? dflt : (int64_t) v);
+}
+
+static int64_t
+lmin(int64_t a, int64_t b)
+{
+	return (a < b ? a : b);
+}
+
+/* The limits of DESIGN 3.4, in 64 bits: 130 x licenses fits whatever long is. */
+static void
+conf_limits(struct conf_parse *p, struct rg_customer *cu, cfg_t *lim)
+{
+	int64_t	n = cu->licenses;
+	int	free_tier = cu->billing != BILLING_PAID;
+	struct rg_limits *l = &cu->limits;
+
+	l->user_messages_per_day = conf_limit(lim, "user_messages_per_day", 10000);
+	l->user_recipients_per_day = conf_limit(lim, "user_recipients_per_day", 130 * n);
+	l->customer_recipients_per_day = conf_limit(lim, "customer_recipients_per_day",
+				 free_tier ? 100 : lmin(130 * n, 4600000));
+	l->customer_recipients_per_10min = conf_limit(lim, "customer_recipients_per_10min",
+				 free_tier ? 50 : lmin(9 * n, 319444));
+	/* A negative limit would read as "none": refuse the file, never run open. */
+	if (l->user_messages_per_day < 0 || l->user_recipients_per_day < 0
+	    || l->customer_recipients_per_day < 0 || l->customer_recipients_per_10min < 0)
+		conf_fail(p, cu->line, "customer \"%s\": a limit came out negative", cu->name);
+}
+
+static void
+conf_setting(struct conf_parse *p, struct rg_setting *s, cfg_t *rs)
+{
+	struct ipset_entry *e;
+	size_t	i, ne = 0;
+
+	s->name = xstrdup(cfg_title(rs));
+	s->line = conf_sec_line(rs);
+	s->senders = conf_enum(conf_senders_names, cfg_getstr(rs, "allowed_senders"));
+	s->require_auth = cfg_getbool(rs, "require_smtp_auth");
+	s->require_tls = cfg_getbool(rs, "require_tls");
+	s->nranges = cfg_size(rs, "ip");
+	s->ranges = xcalloc(s->nranges, sizeof(*s->ranges));
+	e = xcalloc(s->nranges, sizeof(*e));
+	for (i = 0; i < s->nranges; i++) {
+		cfg_t  *ip = cfg_getnsec(rs, "ip", i);
+		struct rg_iprange *r = &s->ranges[i];
+		const char *text = cfg_getstr(ip, "range");
+		char	err[200];
+
+		r->name = xstrdup(cfg_title(ip));
+		r->line = conf_sec_line(ip);
+		r->enabled = cfg_getbool(ip, "enabled");
+		if (text == NULL) {
+			conf_fail(p, ip->line, "ip \"%s\": range is required", r->name);
+			r->text = xstrdup("");
+			continue;
+		}
+		r->text = xstrdup(text);
+		if (range_parse(text, &r->r, err, sizeof(err)) < 0) {
+			conf_fail(p, r->line, "%s", err);
+			continue;
+		}
+		if (r->enabled) {
+			e[ne].lo = r->r.lo;
+			e[ne].hi = r->r.hi;
+			e[ne].data = s;
+			ne++;
+		}
+	}
+	s->enabled = ipset_create(e, ne);
+	free(e);
+	if (s->nranges == 0 && !s->require_auth)
+		conf_fail(p, s->line, "relay \"%s\": select at least one authentication method"
+			  " (an ip range or require_smtp_auth = true)", s->name);
+	else if (s->nranges > 0 && ne == 0 && !s->require_auth)
+		msg_warn("%s:%d: relay \"%s\": every ip range is disabled; the setting"
+			 " matches no client", p->file, s->line, s->name);
+}
+
+/* conf_customer_domains - first pass: every customer's domains */
+static void
+conf_customer_domains(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+		      cfg_t *cs)
+{
+	size_t	i;
+
+	cu->name = xstrdup(cfg_title(cs));
+	cu->line = conf_sec_line(cs);
+	cu->ndomains = cfg_size(cs, "domains");
+	if (cu->ndomains == 0) {
+		conf_fail(p, cs->line, "customer \"%s\": domains is required", cu->name);
+		return;
+	}
+	cu->domains = xcalloc(cu->ndomains, sizeof(*cu->domains));
+	for (i = 0; i < cu->ndomains; i++) {
+		char	d[300];
+		struct rg_customer *other;
+
+		domain_canon(cfg_getnstr(cs, "domains", i), d, sizeof(d));
+		cu->domains[i] = xstrdup(d);
+		if ((other = strmap_put(c->by_domain, d, cu)) != NULL) {
+			if (other == cu)
+				conf_fail(p, cu->line, "customer \"%s\": domain %s is listed twice",
+					  cu->name, d);
+			else
+				conf_fail(p, cu->line, "domain %s of customer \"%s\" already"
+					  " belongs to customer \"%s\" (line %d)",
+					  d, cu->name, other->name, other->line);
+		}
+	}
+}
+
+/* conf_customer_build - second pass: users, limits and relay settings */
+static void
+conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+		    cfg_t *cs)
+{
+	size_t	i;
+	const char *file;
+	char	path[4096];
+
+	if (cu->ndomains == 0)
+		return;
+	if (cfg_size(cs, "licenses") == 0 || cfg_getint(cs, "licenses") < 1) {
+		conf_fail(p, cs->line, "customer \"%s\": licenses is required", cu->name);
+		return;
+	}
+	cu->licenses = cfg_getint(cs, "licenses");
+	cu->billing = conf_enum(conf_billing_names, cfg_getstr(cs, "billing"));
+	conf_limits(p, cu, cfg_getsec(cs, "limits"));
+	for (i = 0; i < cfg_size(cs, "users"); i++)
+		conf_add_user(p, c, cu, cfg_getnstr(cs, "users", i), 0, p->file,
+			      (int) cfg_getint(cs, "__users_line"));
+	file = cfg_getstr(cs, "users_file");
+	if (file && *file) {
+		conf_relpath(p, file, path, sizeof(path));
+		conf_users_file(p, c, cu, path, (int) cfg_getint(cs, "__file_line"));
+	}
+	cu->nsettings = cfg_size(cs, "relay");
+	if (cu->nsettings == 0)
+		msg_warn("%s:%d: customer \"%s\" has no relay setting: it can relay nothing",
+			 p->file, cu->line, cu->name);
+	cu->settings = xcalloc(cu->nsettings, sizeof(*cu->settings));
+	for (i = 0; i < cu->nsettings; i++) {
+		cu->settings[i].customer = cu;
+		conf_setting(p, &cu->settings[i], cfg_getnsec(cs, "relay", i));
+	}
+}
+
+/* One range with its owner, for the overlap sweep. */
+struct conf_rref {
+	rg_ip	lo;
+	rg_ip	hi;
+	const struct rg_iprange *r;
+	struct rg_customer *cu;
+};
+
+static int
+conf_rref_cmp(const void *a, const void *b)
+{
+	const struct conf_rref *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return (x->lo < y->lo ? -1 : 1);
+	if (x->hi != y->hi)
+		return (x->hi > y->hi ? -1 : 1);	/* the wider first */
+	return (x->r->line - y->r->line);
+}
+
+/*
+ * conf_index_ranges - refuse ranges of two customers that overlap (enabled
+ * or not), then index the enabled ones by customer.  Sorted by start, an
+ * entry overlaps an earlier one exactly when it starts before the furthest
+ * end seen so far.
+ */
+static void
+conf_index_ranges(struct conf_parse *p, struct rg_conf *c)
+{
+	struct conf_rref *v;
+	struct ipset_entry *on;
+	size_t	n = 0, non = 0, i, j, k, cover;
+
+	for (i = 0; i < c->ncustomers; i++)
+		for (j = 0; j < c->customers[i].nsettings; j++)
+			n += c->customers[i].settings[j].nranges;
+	c->nranges = n;
+	v = xcalloc(n, sizeof(*v));
+	on = xcalloc(n, sizeof(*on));
+	for (n = 0, i = 0; i < c->ncustomers; i++) {
+		struct rg_customer *cu = &c->customers[i];
+
+		for (j = 0; j < cu->nsettings; j++)
+			for (k = 0; k < cu->settings[j].nranges; k++) {
+				const struct rg_iprange *r = &cu->settings[j].ranges[k];
+
+				v[n].lo = r->r.lo;
+				v[n].hi = r->r.hi;
+				v[n].r = r;
+				v[n].cu = cu;
+				n++;
+				if (r->enabled) {
+					on[non].lo = r->r.lo;
+					on[non].hi = r->r.hi;
+					on[non].data = cu;
+					non++;
+				}
+			}
+	}
+	qsort(v, n, sizeof(*v), conf_rref_cmp);
+	for (cover = 0, i = 1; i < n; i++) {
+		if (v[i].lo <= v[cover].hi && v[i].cu != v[cover].cu) {
+			const struct conf_rref *first = &v[cover], *second = &v[i];
+
+			if (first->r->line > second->r->line) {
+				first = &v[i];
+				second = &v[cover];
+			}
+			conf_fail(p, second->r->line, "IP range %s of customer \"%s\" overlaps"
+				  " range %s of customer \"%s\" (line %d)",
+				  second->r->text, second->cu->name, first->r->text,
+				  first->cu->name, first->r->line);
+			break;
+		}
+		if (v[i].hi > v[cover].hi)
+			cover = i;
+	}
+	c->by_ip = ipset_create(on, non);
+	free(v);
+	free(on);
+}
+
+/*
+ * conf_password - read the Redis credentials: the first line of the
+ * file, "password" or "user password" (the password is the rest of the
+ * line, blanks at either end trimmed).  line is password_file's.
+ */
+static void
+conf_password(struct conf_parse *p, struct rg_conf *c, const char *file, int line)
+{
+	char	path[4096], buf[PASS_LINE_MAX + 2], *s, *sp = NULL, *e;
+	const char *why = NULL;
+	FILE   *fp;
+	size_t	n;
+
+	conf_relpath(p, file, path, sizeof(path));
+	if ((fp = conf_open(path, &why)) == NULL) {
+		conf_fail(p, line, "password_file %s: %s", path, why);
+		return;
+	}
+	if (fgets(buf, sizeof(buf), fp) == NULL)
+		why = ferror(fp) ? "read error" : "empty";
+	else if ((n = strlen(buf)) == sizeof(buf) - 1 && buf[n - 1] != '\n')
+		why = "line too long";
+	fclose(fp);
+	for (s = buf; why == NULL && (*s == ' ' || *s == '\t'); s++)
+		;
+	if (why == NULL) {
+		for (e = s + strlen(s); e > s && strchr(" \t\r\n", e[-1]); e--)
+			;
+		*e = 0;
+		if ((sp = strpbrk(s, " \t")) != NULL) {
+			*sp++ = 0;
+			sp += strspn(sp, " \t");
+		}
+		if (*s == 0)
+			why = "no password";
+		else if (sp != NULL && strlen(s) > AUTH_USER_MAX)
+			why = "user name too long";
+		else if (strlen(sp ? sp : s) > AUTH_PASS_MAX)
+			why = "password too long";
+	}
+	if (why != NULL)
+		conf_fail(p, line, "password_file %s: %s", path, why);
+	else {
+		free(c->redis.auth_user);
+		free(c->redis.auth_pass);
+		c->redis.auth_user = xstrdup(sp ? s : "");
+		c->redis.auth_pass = xstrdup(sp ? sp : s);
+	}
+	explicit_bzero(buf, sizeof(buf));
+}
+
+/*
+ * conf_resolve - the Redis server as a numeric address.  The clients
+ * connect from an event loop, where a DNS lookup would stop every
+ * request; here it costs only the load.  Like hiredis, IPv4 first, IPv6
+ * when the name has no IPv4 address.
+ */
+static void
+conf_resolve(struct conf_parse *p, struct rg_conf *c, const char *server, int line)
+{
+	struct addrinfo hints, *res = NULL;
+	const char *colon = strrchr(server, ':'), *h = server;
+	char	host[256], num[NI_MAXHOST];
+	size_t	hl;
+	int	rc, family[] = { AF_INET, AF_INET6 }, i;
+
+	if (strncmp(server, "unix:", 5) == 0) {
+		c->redis.path = xstrdup(server + 5);
+		c->redis.host = xstrdup("");
+		return;
+	}
+	/* conf_v_server checked the form: host:port or [v6addr]:port */
+	hl = (size_t) (colon - server);
+	if (server[0] == '[') {
+		h++;
+		hl -= 2;
+	}
+	c->redis.path = xstrdup("");
+	c->redis.port = atoi(colon + 1);
+	if (hl >= sizeof(host)) {
+		conf_fail(p, line, "server \"%s\": host name too long", server);
+		return;
+	}
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	for (i = 0, rc = EAI_NONAME; i < 2; i++) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = family[i];
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = conf_numeric_hosts ? AI_NUMERICHOST : 0;
+		if ((rc = getaddrinfo(host, NULL, &hints, &res)) == 0)
+			break;
+		if (rc != EAI_NONAME && rc != EAI_NODATA && rc != EAI_ADDRFAMILY)
+			break;
+	}
+	if (rc == 0)
+		rc = getnameinfo(res->ai_addr, res->ai_addrlen, num, sizeof(num), NULL, 0,
+				 NI_NUMERICHOST);
+	if (res)
+		freeaddrinfo(res);
+	if (rc != 0) {
+		conf_fail(p, line, "server \"%s\": cannot resolve %s: %s", server, host,
+			  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return;
+	}
+	c->redis.host = xstrdup(num);
+}
+
+static void
+conf_global(struct conf_parse *p, struct rg_conf *c, cfg_t *cfg)
+{
+	cfg_t  *r = cfg_getsec(cfg, "redis"), *pd = cfg_getsec(cfg, "policyd");
+	cfg_t  *mt = cfg_getsec(cfg, "milter");
+	size_t	i;
+	int	line;
+
+	c->redis.server = xstrdup(cfg_getstr(r, "server"));
+	c->redis.password_file = xstrdup(cfg_getstr(r, "password_file"));
+	c->redis.auth_user = xstrdup("");
+	c->redis.auth_pass = xstrdup("");
+	line = (int) cfg_getint(r, "__server_line");
+	conf_resolve(p, c, c->redis.server, line > 0 ? line : r->line);
+	if (*c->redis.password_file)
+		conf_password(p, c, c->redis.password_file, (int) cfg_getint(r, "__pw_line"));
+	c->redis.database = cfg_getint(r, "database");
+	c->redis.timeout_ms = cfg_getint(r, "timeout_ms");
+	c->redis.prefix = xstrdup(cfg_getstr(r, "prefix"));
+	c->quotas = cfg_getbool(cfg, "quotas");
+	c->on_backend_error = conf_enum(conf_backend_names, cfg_getstr(cfg, "on_backend_error"));
+	c->reservation_ttl = cfg_getint(cfg, "reservation_ttl");
+	c->user = xstrdup(cfg_getstr(cfg, "user"));
+	c->syslog_facility = xstrdup(cfg_getstr(cfg, "syslog_facility"));
+	c->nlisten = cfg_size(pd, "listen");
+	c->listen = xcalloc(c->nlisten + 1, sizeof(char *));
+	for (i = 0; i < c->nlisten; i++)
+		c->listen[i] = xstrdup(cfg_getnstr(pd, "listen", i));
+	c->socket_mode = (mode_t) strtol(cfg_getstr(pd, "socket_mode"), NULL, 8);
+	c->max_connections = cfg_getint(pd, "max_connections");
+	c->idle_timeout = cfg_getint(pd, "idle_timeout");
+	c->milter_socket = xstrdup(cfg_getstr(mt, "socket"));
+	c->milter_mode = conf_enum(conf_mode_names, cfg_getstr(mt, "mode"));
+	c->milter_socket_mode = (mode_t) strtol(cfg_getstr(mt, "socket_mode"), NULL, 8);
+}
+
+/* conf_build - the configuration object from a parse; NULL after conf_fail() */
+struct rg_conf *
+conf_build(cfg_t *cfg, cfg_t **cs, size_t n, struct conf_parse *p)
+{
+	struct rg_conf *c = xcalloc(1, sizeof(*c));
+	size_t	i;
+
+	c->refs = 1;
+	conf_global(p, c, cfg);
+	c->by_domain = strmap_create(n * 2);
+	c->by_user = strmap_create(n * 4);
+	c->by_name = strmap_create(n);
+	c->ncustomers = n;
+	c->customers = xcalloc(n, sizeof(*c->customers));
+	for (i = 0; i < n && !p->failed; i++) {
+		conf_customer_domains(p, c, &c->customers[i], cs[i]);
+		/* Within one libconfuse parse duplicates are refused already. */
+		if (strmap_put(c->by_name, c->customers[i].name, &c->customers[i]) != NULL)
+			conf_fail(p, c->customers[i].line, "found duplicate title '%s'",
+				  c->customers[i].name);
+	}
+	for (i = 0; i < n && !p->failed; i++)
+		conf_customer_build(p, c, &c->customers[i], cs[i]);
+	if (!p->failed)
+		conf_index_ranges(p, c);
+	if (p->failed) {
+		conf_unref(c);
+		return (NULL);
+	}
+	return (c);
+}
+

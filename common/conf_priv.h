@@ -1,0 +1,51 @@
+/*
+ * conf_priv - what the four parts of the configuration code share
+ *
+ * SYNOPSIS
+ *	conf_schema.c	the option tables and their validators (cfg_t factory)
+ *	conf_parse.c	reading and parsing, batched for large files; conf_load()
+ *	conf_build.c	the immutable struct rg_conf from a parse, cross-checks
+ *	conf.c		the reference-counted object and its lookups
+ *
+ * DESCRIPTION
+ *	A parse in progress is a struct conf_parse: the first problem found
+ *	goes into its err as "file:line: reason" (conf_fail()) and later
+ *	ones are dropped.  Nothing here is for use outside common/conf*.c.
+ */
+#ifndef RG_CONF_PRIV_H
+#define RG_CONF_PRIV_H
+
+#include <confuse.h>
+#include <stdarg.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define LIMIT_UNSET	(-1)
+#define USERS_LINE_MAX	1024
+#define PASS_LINE_MAX	700		/* "user password", the first line */
+#define AUTH_USER_MAX	127
+#define AUTH_PASS_MAX	511
+#define UNIX_PATH_MAX	107		/* sun_path less its NUL */
+
+/* The parse in progress: where libconfuse's error callback writes. */
+struct conf_parse {
+	char   *err;
+	size_t	errlen;
+	int	failed;
+	const char *file;
+	int	lines;			/* lines in the file */
+};
+
+void	conf_fail(struct conf_parse *, int line, const char *fmt, ...) RG_PRINTF(3, 4);
+
+extern const char *const conf_senders_names[];
+extern const char *const conf_billing_names[];
+extern const char *const conf_backend_names[];
+extern const char *const conf_mode_names[];
+
+int	conf_enum(const char *const *names, const char *value);
+cfg_t  *conf_cfg_new(void (*errfunc)(cfg_t *, const char *, va_list));
+struct rg_conf *conf_build(cfg_t *global, cfg_t **customers, size_t n, struct conf_parse *);
+
+#endif
