@@ -15,7 +15,7 @@
 
 struct pd_server;
 
-int	pd_listen_open(const char *spec, mode_t mode, char *err, size_t errlen);
+int	pd_listen_open(const char *spec, mode_t mode, const char *user, char *err, size_t errlen);
 struct pd_server *pd_server_create(struct event_base *, struct rg_conf *, const int *fds, size_t nfds);
 void	pd_server_reload(struct pd_server *, struct rg_conf *);
 int	pd_server_shutdown(struct pd_server *);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t-policyd-robust.sh - relayguard-policyd under bad input and load:
 # oversized lines, garbage bytes, caps, idle floods, vanishing clients,
-# pipelining, reloads good and bad, unix sockets, idle timeout, -t.
+# pipelining, reloads good and bad, unix sockets and their mode, idle
+# timeout, -t.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/policyd.sh"
 tap_init
@@ -15,7 +16,6 @@ user = ""
 quotas = false
 policyd {
     listen = { "inet:127.0.0.1:$PORT", "unix:$TMP/policyd.sock" }
-    socket_mode = "0660"
     $3
 }
 customer "acme" {
@@ -122,7 +122,7 @@ rss_after=$(awk '/VmRSS/ {print $2}' /proc/$POLICYD_PID/status)
 ok "RSS bounded after the flood (${rss_before} kB -> ${rss_after} kB)" test $((rss_after - rss_before)) -lt 20000
 
 # The unix socket listener, with its mode.
-like "$(stat -c %a "$TMP/policyd.sock")" '^660$' "unix socket has socket_mode 0660"
+is "$(stat -c %a "$TMP/policyd.sock")" 660 "unix socket mode 0660 by default"
 out=$(py <<'PYEOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[2])
@@ -182,8 +182,9 @@ is "$(policy_rcpt "$PORT" client_address=10.0.5.9 sender=u@c5.example)" "action=
 
 # Idle timeout closes a silent connection.
 policyd_stop
-write_conf "$TMP/rg.conf" domain_addresses "idle_timeout = 1"
+write_conf "$TMP/rg.conf" domain_addresses 'idle_timeout = 1 socket_mode = "0600"'
 policyd_start "$TMP/rg.conf"
+is "$(stat -c %a "$TMP/policyd.sock")" 600 "unix socket mode as configured (socket_mode 0600)"
 out=$(py <<'PYEOF'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
