@@ -143,6 +143,8 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	sed -i 's/^user = ""/user = "nobody"/' "$TMP/rg.conf"
 	policyd_start "$TMP/rg.conf"
 	is "$(ps -o user= -p "$POLICYD_PID" | tr -d ' ')" nobody "privileges dropped to user after binding"
+	is "$(stat -c %U:%G:%a "$TMP/policyd.sock")" "nobody:$(id -gn nobody):600" \
+		"the unix socket belongs to the daemon user and its group"
 	is "$(rcpt sender=bob@acme.example)" "action=OK" "serves after dropping privileges"
 	policyd_stop
 	sed -i 's/^user = "nobody"/user = "no-such-user-rg"/' "$TMP/rg.conf"
