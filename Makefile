@@ -68,7 +68,7 @@ $(B)/unit/%: tests/unit/%.c $(LIBRG) $(wildcard tests/unit/*.h) policyd/request.
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBRG) -lcmocka $(LIBS)
 
-$(B)/asan/%.o: %.c $(wildcard common/*.h)
+$(B)/asan/%.o: %.c $(wildcard common/*.h policyd/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -g -O1 $(SAN) -D_GNU_SOURCE -Icommon -pthread -c -o $@ $<
 
@@ -82,6 +82,13 @@ unit: $(UNIT_BIN)
 
 unit-asan: $(UNIT_ASAN)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(UNIT_ASAN)
+
+# relayguard-policyd under ASan+UBSan, for the integration tests
+ASAN_POLICYD = $(B)/asan-bin/relayguard-policyd
+
+$(ASAN_POLICYD): $(POLICYD_SRC:%.c=$(B)/asan/%.o) $(COMMON_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g $(SAN) -pthread -o $@ $^ $(LIBS)
 
 # --- libFuzzer targets -------------------------------------------------
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
@@ -101,7 +108,7 @@ fuzz: $(FUZZ_BIN)
 	@tests/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
 # --- integration tests with real components ---------------------------
-integration: $(PROGS)
+integration: $(PROGS) $(ASAN_POLICYD)
 	@tests/run-integration.sh
 
 deps:

@@ -40,7 +40,7 @@ static char listen_default[] = "{inet:127.0.0.1:10040}";
 
 static cfg_opt_t policyd_opts[] = {
 	CFG_STR_LIST("listen", listen_default, CFGF_NONE),
-	CFG_STR("socket_mode", "0666", CFGF_NONE),
+	CFG_STR("socket_mode", "0660", CFGF_NONE),
 	CFG_INT("max_connections", 2048, CFGF_NONE),
 	CFG_INT("idle_timeout", 600, CFGF_NONE),
 	CFG_END()

@@ -2,14 +2,18 @@
  * listen - open the policy daemon's listening sockets
  *
  * pd_listen_open("inet:127.0.0.1:10040" | "inet:[::1]:10040" |
- * "unix:/path", mode, err, errlen) returns a non-blocking listening
- * descriptor or -1 with a reason.  A stale unix socket is removed first;
- * the new one gets the configured mode so that Postfix (user postfix)
- * can connect while the daemon runs as another user.
+ * "unix:/path", mode, user, err, errlen) returns a non-blocking listening
+ * descriptor or -1 with a reason.  A stale unix socket is removed first.
+ * The new one is created with the configured mode (socket_mode, 0660 by
+ * default) through the umask, so it never exists with wider permissions,
+ * and when we run as root it is then given to user and user's group: the
+ * daemon's user and group, and root, may connect; Postfix gets in through
+ * that group (relayguard-policyd(8)).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,14 +24,20 @@
 #include "policyd.h"
 
 static int
-pd_listen_unix(const char *path, mode_t mode, char *err, size_t errlen)
+pd_listen_unix(const char *path, mode_t mode, const char *user, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	struct stat st;
-	int	fd;
+	struct passwd *pw = NULL;
+	mode_t	old;
+	int	fd, rc;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "unix socket path too long: %s", path);
+		return (-1);
+	}
+	if (user && *user && geteuid() == 0 && (pw = getpwnam(user)) == NULL) {
+		snprintf(err, errlen, "user \"%s\" does not exist: create it or set user = \"\"", user);
 		return (-1);
 	}
 	if (lstat(path, &st) == 0) {
@@ -40,12 +50,18 @@ pd_listen_unix(const char *path, mode_t mode, char *err, size_t errlen)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0
-	    || bind(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0
-	    || chmod(path, mode) < 0 || listen(fd, 1024) < 0) {
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		snprintf(err, errlen, "listen on unix:%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+		return (-1);
+	}
+	/* bind(2) creates the file with 0777 & ~umask: the mode from birth. */
+	old = umask((mode_t) (~mode & 0777));
+	rc = bind(fd, (struct sockaddr *) &sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || (pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+	    || listen(fd, 1024) < 0) {
+		snprintf(err, errlen, "listen on unix:%s: %s", path, strerror(errno));
+		close(fd);
 		return (-1);
 	}
 	return (fd);
@@ -92,10 +108,10 @@ pd_listen_inet(const char *hostport, char *err, size_t errlen)
 
 /* pd_listen_open - a listening socket for "inet:host:port" or "unix:/path" */
 int
-pd_listen_open(const char *spec, mode_t mode, char *err, size_t errlen)
+pd_listen_open(const char *spec, mode_t mode, const char *user, char *err, size_t errlen)
 {
 	if (strncmp(spec, "unix:", 5) == 0)
-		return (pd_listen_unix(spec + 5, mode, err, errlen));
+		return (pd_listen_unix(spec + 5, mode, user, err, errlen));
 	if (strncmp(spec, "inet:", 5) == 0)
 		return (pd_listen_inet(spec + 5, err, errlen));
 	snprintf(err, errlen, "unsupported listen address: %s", spec);

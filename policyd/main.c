@@ -189,7 +189,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	fds = xcalloc(conf->nlisten, sizeof(*fds));
 	for (i = 0; i < conf->nlisten; i++)
-		if ((fds[i] = pd_listen_open(conf->listen[i], conf->socket_mode, err, sizeof(err))) < 0)
+		if ((fds[i] = pd_listen_open(conf->listen[i], conf->socket_mode, conf->user,
+					  err, sizeof(err))) < 0)
 			msg_fatal("%s", err);
 	privs_drop(conf->user);
 	if (!foreground) {

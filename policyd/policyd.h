@@ -5,6 +5,7 @@
  * server.c: listeners and connections on one libevent loop; turns each
  * policy request into one struct rg_txn, asks the engine, answers.
  * listen.c: opening inet: and unix: listening sockets.
+ * instance.c: the transactions in progress, server-wide, by instance.
  */
 #ifndef RG_POLICYD_H
 #define RG_POLICYD_H
@@ -15,12 +16,38 @@
 
 struct pd_server;
 
-int	pd_listen_open(const char *spec, mode_t mode, char *err, size_t errlen);
+int	pd_listen_open(const char *spec, mode_t mode, const char *user, char *err, size_t errlen);
 struct pd_server *pd_server_create(struct event_base *, struct rg_conf *, const int *fds, size_t nfds);
 void	pd_server_reload(struct pd_server *, struct rg_conf *);
 int	pd_server_shutdown(struct pd_server *);
 void	pd_server_free(struct pd_server *);
 struct rg_conf *pd_server_conf(struct pd_server *);
 void	pd_server_flush(struct pd_server *);	/* after each pass of the loop */
+
+/* One transaction (message instance) in progress; see instance.c. */
+#define PD_INST_MAX	65536		/* entries; a power of two */
+#define PD_INST_BYTES	(16UL << 20)	/* of entries, keys and names */
+
+struct pd_inst {
+	struct pd_inst *hnext;		/* hash chain */
+	struct pd_inst *prev, *next;	/* least recently used first */
+	long	last;			/* seconds (monotonic) of the last RCPT */
+	unsigned accepted;		/* recipients accepted so far */
+	char   *customer;		/* the customer relayed for, or NULL */
+	size_t	keylen;
+	char	key[];			/* the instance attribute */
+};
+
+struct pd_insts;
+
+struct pd_insts *pd_insts_create(void);
+struct pd_inst *pd_inst_find(struct pd_insts *, const char *instance);
+struct pd_inst *pd_inst_get(struct pd_insts *, const char *instance, long now);
+void	pd_inst_set_customer(struct pd_insts *, struct pd_inst *, const char *name);
+void	pd_inst_end(struct pd_insts *, struct pd_inst *);
+void	pd_insts_expire(struct pd_insts *, long now, long ttl);
+size_t	pd_insts_count(const struct pd_insts *);
+unsigned long pd_insts_evicted(const struct pd_insts *);
+void	pd_insts_free(struct pd_insts *);
 
 #endif

@@ -8,8 +8,22 @@
  * its default_action; other connections carry on.  Connections are kept
  * in least-recently-used order: at max_connections the idlest one is
  * closed to make room, so a flood of idle connections cannot lock out
- * the MTAs.  Per connection memory is bounded by POLICY_REQ_MAX of input
- * and PD_OUT_MAX of unread output.
+ * the MTAs.  Per connection memory is bounded by POLICY_REQ_MAX of input,
+ * the same again for the copy of the request being answered (the engine
+ * sees every fact uncut: the txn points into it) and PD_OUT_MAX of
+ * unread output.
+ *
+ * Lifetime: pd_conn_close() closes the socket and takes the connection
+ * off the LRU list at once, but its memory is freed only by
+ * pd_server_reap(), between passes of the loop (and at the end), when no
+ * callback can be on the stack and no quota call is out for it.  So code
+ * running for a connection may close it anywhere and still look at it
+ * afterwards (c->fd < 0 means closed); nothing is ever used after free.
+ *
+ * The state of a transaction that spans requests (null sender's
+ * recipients, the customer to commit at END-OF-MESSAGE) lives in the
+ * server-wide instance table (instance.c), since Postfix may send a
+ * transaction's requests over more than one connection.
  *
  * I/O is a persistent read event and direct writes: the replies of a
  * batch of input go out in one write(2), and a write event is armed only
@@ -25,6 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -37,17 +52,6 @@
 #define PD_OUT_MAX	65536		/* unread replies: a client not reading */
 #define PD_READ_CHUNK	16384		/* at most this much per read(2) */
 
-/* Copies of the facts of the request in progress (the input is drained). */
-struct pd_facts {
-	char	instance[128];
-	char	queue_id[64];
-	char	client[64];
-	char	helo[256];
-	char	sasl[RG_ADDR_MAX + 1];
-	char	sender[RG_ADDR_MAX + 3];
-	char	recipient[RG_ADDR_MAX + 3];
-};
-
 struct pd_conn {
 	struct pd_server *srv;
 	evutil_socket_t fd;		/* -1 once closed */
@@ -55,18 +59,15 @@ struct pd_conn {
 	struct event *wev;		/* armed while replies wait for room */
 	struct evbuffer *in;
 	struct evbuffer *out;
-	struct pd_conn *prev, *next;	/* LRU: head = idlest */
+	struct pd_conn *prev, *next;	/* LRU (head = idlest); closed list */
 	struct policy_scan scan;
 	char	peer[80];
-	/* The transaction seen on this connection (one smtpd process). */
-	char	instance[128];
-	unsigned accepted;
-	char	customer[72];
+	/* The request being answered, moved out of the input: txn's facts. */
+	char   *req;
+	size_t	reqcap;
 	/* The request waiting for Redis, if any. */
 	int	pending;
-	int	dead;			/* closed while pending: free on callback */
 	struct rg_conf *conf;		/* referenced while pending */
-	struct pd_facts f;
 	struct rg_txn txn;
 	struct rg_verdict verdict;
 };
@@ -78,8 +79,11 @@ struct pd_server {
 	struct evconnlistener **lis;
 	size_t	nlis;
 	struct pd_conn *head, *tail;
+	struct pd_conn *closed;		/* closed, freed by pd_server_reap() */
 	long	nconns;
 	int	stopping;
+	struct pd_insts *insts;		/* transactions in progress */
+	unsigned long evicted_logged;
 };
 
 static void pd_conn_close(struct pd_conn *);
@@ -115,10 +119,18 @@ pd_conn_free(struct pd_conn *c)
 {
 	if (c->conf)
 		conf_unref(c->conf);
+	event_free(c->rev);
+	event_free(c->wev);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	free(c->req);
 	free(c);
 }
 
-/* pd_conn_close - drop a connection; one waiting for Redis is freed later */
+/*
+ * pd_conn_close - close a connection now; its memory stays valid until
+ * pd_server_reap(), so every caller up the stack may still look at it.
+ */
 static void
 pd_conn_close(struct pd_conn *c)
 {
@@ -126,18 +138,39 @@ pd_conn_close(struct pd_conn *c)
 
 	if (c->fd < 0)
 		return;
-	event_free(c->rev);
-	event_free(c->wev);
-	evbuffer_free(c->in);
-	evbuffer_free(c->out);
+	event_del(c->rev);
+	event_del(c->wev);
 	close(c->fd);
 	c->fd = -1;
 	pd_lru_unlink(s, c);
 	s->nconns--;
-	if (c->pending)
-		c->dead = 1;
-	else
-		pd_conn_free(c);
+	c->next = s->closed;
+	s->closed = c;
+}
+
+/* pd_server_reap - free the closed connections no quota call waits for */
+static void
+pd_server_reap(struct pd_server *s)
+{
+	struct pd_conn **pp = &s->closed, *c;
+
+	while ((c = *pp) != NULL) {
+		if (c->pending) {
+			pp = &c->next;
+		} else {
+			*pp = c->next;
+			pd_conn_free(c);
+		}
+	}
+}
+
+static long
+pd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((long) ts.tv_sec);
 }
 
 static void
@@ -180,46 +213,28 @@ pd_write_cb(evutil_socket_t fd, short what, void *arg)
 	pd_flush(arg);
 }
 
-static void
-pd_copy(char *dst, size_t len, const char *src)
-{
-	size_t	n = strlen(src);
-
-	if (n >= len)
-		n = len - 1;
-	memcpy(dst, src, n);
-	dst[n] = 0;
-}
-
-/* Turn the Postfix attributes into the engine's transaction record. */
+/*
+ * Turn the Postfix attributes into the engine's transaction record.  The
+ * facts are passed uncut (they point into c->req, which lives until the
+ * next request): the engine alone judges their length.
+ */
 static void
 pd_txn_fill(struct pd_conn *c, const struct policy_req *r)
 {
-	struct pd_facts *f = &c->f;
+	struct pd_inst *e;
 
-	pd_copy(f->instance, sizeof(f->instance), r->instance);
-	pd_copy(f->queue_id, sizeof(f->queue_id), r->queue_id);
-	pd_copy(f->client, sizeof(f->client), r->client_address);
-	pd_copy(f->helo, sizeof(f->helo), r->helo_name);
-	pd_copy(f->sasl, sizeof(f->sasl), r->sasl_username);
-	pd_copy(f->sender, sizeof(f->sender), r->sender);
-	pd_copy(f->recipient, sizeof(f->recipient), r->recipient);
-	c->txn.instance = f->instance;
-	c->txn.queue_id = f->queue_id;
-	c->txn.client_addr = f->client;
-	c->txn.helo = f->helo;
-	c->txn.sasl_username = f->sasl;
+	c->txn.instance = r->instance;
+	c->txn.queue_id = r->queue_id;
+	c->txn.client_addr = r->client_address;
+	c->txn.helo = r->helo_name;
+	c->txn.sasl_username = r->sasl_username;
 	c->txn.tls = r->encryption_protocol[0] != 0;
-	c->txn.sender = f->sender;
-	c->txn.recipient = f->recipient;
+	c->txn.sender = r->sender;
+	c->txn.recipient = r->recipient;
 	c->txn.rcpt_count = (unsigned) strtoul(r->recipient_count, NULL, 10);
-	/* A new instance value means the previous transaction ended. */
-	if (strcmp(c->instance, f->instance) != 0) {
-		pd_copy(c->instance, sizeof(c->instance), f->instance);
-		c->accepted = 0;
-		c->customer[0] = 0;
-	}
-	c->txn.nrcpt = c->accepted;
+	/* Recipients this message instance had accepted, on any connection. */
+	e = *r->instance ? pd_inst_find(c->srv->insts, r->instance) : NULL;
+	c->txn.nrcpt = e ? e->accepted : 0;
 }
 
 static void pd_conn_resume(struct pd_conn *);
@@ -228,12 +243,21 @@ static void pd_conn_resume(struct pd_conn *);
 static void
 pd_rcpt_finish(struct pd_conn *c)
 {
+	struct pd_server *s = c->srv;
 	struct rg_verdict *v = &c->verdict;
+	struct pd_inst *e;
 
-	if (v->code == 0) {
-		c->accepted++;
+	/* Without an instance (not Postfix) every request stands alone. */
+	if (v->code == 0 && *c->txn.instance) {
+		e = pd_inst_get(s->insts, c->txn.instance, pd_now());
+		e->accepted++;
 		if (v->customer)
-			pd_copy(c->customer, sizeof(c->customer), v->customer->name);
+			pd_inst_set_customer(s->insts, e, v->customer->name);
+		if (pd_insts_evicted(s->insts) > s->evicted_logged) {
+			msg_warn("more than %d transactions in progress: forgot the oldest",
+				 PD_INST_MAX);
+			s->evicted_logged = pd_insts_evicted(s->insts) + PD_INST_MAX;
+		}
 	}
 	relay_log(&c->txn, v);
 	pd_reply(c, v->code == 0 ? "OK" : v->reply);
@@ -245,8 +269,9 @@ pd_reserve_done(void *arg, enum quota_result r)
 	struct pd_conn *c = arg;
 
 	c->pending = 0;
-	if (c->dead) {
-		pd_conn_free(c);
+	if (c->fd < 0) {			/* closed meanwhile: reaped later */
+		conf_unref(c->conf);
+		c->conf = NULL;
 		return;
 	}
 	quota_apply(c->conf, &c->verdict, r);
@@ -257,8 +282,7 @@ pd_reserve_done(void *arg, enum quota_result r)
 	pd_rcpt_finish(c);
 	conf_unref(c->conf);
 	c->conf = NULL;
-	if (c->fd >= 0)
-		pd_conn_resume(c);
+	pd_conn_resume(c);
 }
 
 static void
@@ -281,6 +305,9 @@ static int
 pd_handle(struct pd_conn *c, const struct policy_req *r)
 {
 	struct pd_server *s = c->srv;
+	struct pd_inst *e;
+	const char *customer;
+	unsigned accepted;
 
 	if (strcmp(r->request, "smtpd_access_policy") != 0) {
 		msg_warn("%s: unknown request type \"%.40s\"; answering DUNNO", c->peer, r->request);
@@ -302,25 +329,27 @@ pd_handle(struct pd_conn *c, const struct policy_req *r)
 	}
 	if (strcmp(r->protocol_state, "END-OF-MESSAGE") == 0) {
 		pd_txn_fill(c, r);
+		e = *r->instance ? pd_inst_find(s->insts, r->instance) : NULL;
+		customer = e ? e->customer : NULL;
+		accepted = e ? e->accepted : 0;
 		/*
-		 * Postfix may have replaced its policy connection since the
-		 * RCPTs (max_idle, max_ttl) or we restarted: the customer then
-		 * comes from the same facts, and the reservation from Redis.
+		 * The table forgot the transaction (evicted, or we restarted):
+		 * the customer then comes from the same facts, and the
+		 * reservation from Redis.
 		 */
-		if (s->conf->quotas && c->customer[0] == 0 && c->txn.rcpt_count > 0) {
+		if (s->conf->quotas && customer == NULL && c->txn.rcpt_count > 0) {
 			relay_decide(s->conf, &c->txn, &c->verdict);
 			if (c->verdict.customer) {
-				pd_copy(c->customer, sizeof(c->customer), c->verdict.customer->name);
-				c->accepted = c->txn.rcpt_count;
+				customer = c->verdict.customer->name;
+				accepted = c->txn.rcpt_count;
 			}
 		}
-		if (s->conf->quotas && s->quota && c->customer[0] && c->accepted > 0)
-			quota_commit(s->quota, s->conf, &c->txn, c->customer, pd_commit_done,
-				     xstrdup(*c->f.queue_id ? c->f.queue_id : "NOQUEUE"));
-		/* The transaction is over: a later one on this connection starts anew. */
-		c->instance[0] = 0;
-		c->accepted = 0;
-		c->customer[0] = 0;
+		if (s->conf->quotas && s->quota && customer && accepted > 0)
+			quota_commit(s->quota, s->conf, &c->txn, customer, pd_commit_done,
+				     xstrdup(*r->queue_id ? r->queue_id : "NOQUEUE"));
+		/* The transaction is over; a new one has a new instance. */
+		if (e)
+			pd_inst_end(s->insts, e);
 	}
 	pd_reply(c, "DUNNO");
 	return (0);
@@ -350,7 +379,14 @@ pd_conn_process(struct pd_conn *c)
 			pd_conn_close(c);
 			return;
 		}
-		if (policy_parse(data, (size_t) n, &req, &why) < 0) {
+		/* Move the request out of the input: its facts live in c->req. */
+		if ((size_t) n > c->reqcap) {
+			c->reqcap = (size_t) n < 2048 ? 2048 : (size_t) n;
+			c->req = xrealloc(c->req, c->reqcap);
+		}
+		evbuffer_remove(in, c->req, (size_t) n);
+		policy_scan_init(&c->scan);
+		if (policy_parse(c->req, (size_t) n, &req, &why) < 0) {
 			msg_warn("%s: malformed request: %s; closing without reply", c->peer, why);
 			pd_conn_close(c);
 			return;
@@ -358,8 +394,6 @@ pd_conn_process(struct pd_conn *c)
 		pd_lru_unlink(c->srv, c);
 		pd_lru_append(c->srv, c);
 		pd_handle(c, &req);
-		evbuffer_drain(in, (size_t) n);
-		policy_scan_init(&c->scan);
 	}
 	/* One write for all the replies of this batch of input. */
 	pd_flush(c);
@@ -505,6 +539,7 @@ pd_server_create(struct event_base *base, struct rg_conf *conf, const int *fds, 
 
 	s->base = base;
 	s->conf = conf;
+	s->insts = pd_insts_create();
 	if (conf->quotas)
 		s->quota = quota_create(base, conf);
 	s->lis = xcalloc(nfds, sizeof(*s->lis));
@@ -572,8 +607,11 @@ pd_server_free(struct pd_server *s)
 
 	while (s->head)
 		pd_conn_close(s->head);
+	/* Answers every open call: their connections are closed, so reapable. */
 	if (s->quota)
 		quota_free(s->quota);
+	pd_server_reap(s);
+	pd_insts_free(s->insts);
 	for (i = 0; i < s->nlis; i++)
 		evconnlistener_free(s->lis[i]);
 	free(s->lis);
@@ -581,10 +619,17 @@ pd_server_free(struct pd_server *s)
 	free(s);
 }
 
-/* pd_server_flush - send the quota calls queued in this pass, in one write */
+/*
+ * pd_server_flush - after each pass of the loop: send the quota calls
+ * queued in this pass in one write, free the connections closed in it,
+ * forget the transactions whose reservations have expired.
+ */
 void
 pd_server_flush(struct pd_server *s)
 {
 	if (s->quota)
 		quota_flush(s->quota);
+	if (s->closed)
+		pd_server_reap(s);
+	pd_insts_expire(s->insts, pd_now(), s->conf->reservation_ttl);
 }

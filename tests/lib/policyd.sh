@@ -8,6 +8,7 @@
 #	policy_query PORT "name=value"...	# prints the reply's action line
 #	policy_rcpt PORT "name=value"...	# same, a full Postfix 3.7 RCPT
 #						# request with these overrides
+#	policyd_abuse PORT	# TAP: bad input, vanishing clients, idle flood
 #
 # DESCRIPTION
 #	The daemon runs in the foreground (-f), logging to $POLICYD_LOG
@@ -145,4 +146,99 @@ policy_rcpt() {
 		case " ${def[*]%%=*} " in *" $name "*) ;; *) out+=("$i") ;; esac
 	done
 	policy_query "$port" "${out[@]}"
+}
+
+# policyd_abuse PORT - the bad-input and load cases every build must
+#	survive, as TAP tests: oversized lines and requests, garbage, too
+#	many attributes, pipelining, clients vanishing mid-request, a flood
+#	of 1,000 idle connections (the config must say max_connections =
+#	300). The config must accept sender a@acme.example and
+#	bob@acme.example from 127.0.0.1 with action=OK.
+policyd_abuse() {
+	local port=$1 req out n_closed rss_before rss_after
+	_abuse_py() { python3 - "$port" "$@"; }
+	# Each probe prints one word; the daemon must answer a normal
+	# request on a fresh connection afterwards.
+	req='request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=127.0.0.1\nsender=a@acme.example\nrecipient=r@x.example\ninstance=x1\n\n'
+	_abuse_probe() {	# _abuse_probe PAYLOAD_PY_EXPR - send it, report "closed" or the reply
+		_abuse_py "$1" <<'PYEOF'
+import socket, sys
+port = int(sys.argv[1]); payload = eval(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+try:
+    s.sendall(payload)
+    data = s.recv(65536)
+    # Replies to pipelined requests may come one by one (quota calls).
+    while data and data.count(b"\n\n") < payload.count(b"request="):
+        more = s.recv(65536)
+        if not more:
+            break
+        data += more
+    print("closed" if not data else "reply:" + data.decode(errors="replace").strip())
+except (ConnectionResetError, BrokenPipeError):
+    print("closed")
+except socket.timeout:
+    print("timeout")
+PYEOF
+	}
+	is "$(_abuse_probe 'b"sender=" + b"x" * 5000')" closed "line over 4096 bytes without newline: closed, no reply"
+	is "$(_abuse_probe 'b"sender=" + b"x" * 5000 + b"\n\n"')" closed "complete line over 4096 bytes: closed"
+	is "$(_abuse_probe 'bytes(range(256)) * 8 + b"\n\n"')" closed "binary garbage with NUL bytes: closed, no reply"
+	is "$(_abuse_probe 'b"no equals sign here\n\n"')" closed "line without '=': closed"
+	is "$(_abuse_probe 'b"".join(b"a%d=b\n" % i for i in range(200)) + b"\n"')" closed "200 attributes: closed"
+	is "$(_abuse_probe 'b"\n"')" closed "empty request: closed"
+	is "$(_abuse_probe 'b"".join(b"x_%05d=%s\n" % (i, b"y" * 3000) for i in range(12))')" closed "request over 32 KiB: closed"
+	like "$(_abuse_probe "b'$req'")" '^reply:action=OK$' "well-formed request on its own connection answered"
+	is "$(_abuse_probe "b'$req' * 3")" "reply:action=OK
+
+action=OK
+
+action=OK" "three pipelined requests: three replies in order"
+	ok "daemon alive after bad input" policyd_running
+	is "$(policy_rcpt "$port" sender=bob@acme.example)" "action=OK" "other clients still served"
+
+	# A client that vanishes mid-request, many times over.
+	_abuse_py <<'PYEOF'
+import socket, sys
+port = int(sys.argv[1])
+for i in range(200):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\nsender=a@acme.exa")
+    s.close()
+PYEOF
+	ok "daemon alive after 200 clients vanished mid-request" policyd_running
+	is "$(policy_rcpt "$port" sender=bob@acme.example)" "action=OK" "served after vanishing clients"
+
+	# 1,000 idle connections with max_connections = 300: the idlest are
+	# closed and a real client is still answered; memory stays bounded.
+	rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$POLICYD_PID/status")
+	out=$(_abuse_py <<'PYEOF'
+import socket, sys, time
+port = int(sys.argv[1])
+idle = []
+for i in range(1000):
+    idle.append(socket.create_connection(("127.0.0.1", port)))
+time.sleep(0.5)
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=127.0.0.1\nsender=a@acme.example\nrecipient=r@x.example\ninstance=z\n\n")
+print(s.recv(4096).decode().strip())
+closed = 0
+for c in idle:
+    c.setblocking(False)
+    try:
+        if c.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except ConnectionResetError:
+        closed += 1
+print(closed)
+PYEOF
+	)
+	is "$(sed -n 1p <<<"$out")" "action=OK" "client answered during a flood of 1,000 idle connections"
+	n_closed=$(sed -n 2p <<<"$out")
+	ok "the idlest connections were closed (closed: $n_closed, expected >= 700)" test "${n_closed:-0}" -ge 700
+	like "$(cat "$POLICYD_LOG")" "max_connections\): closing the idlest" "eviction is logged"
+	rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$POLICYD_PID/status")
+	ok "RSS bounded after the flood (${rss_before} kB -> ${rss_after} kB)" test $((rss_after - rss_before)) -lt 20000
 }

@@ -336,7 +336,7 @@ test_defaults(void **state)
 	assert_string_equal(c->syslog_facility, "mail");
 	assert_int_equal(c->nlisten, 1);
 	assert_string_equal(c->listen[0], "inet:127.0.0.1:10040");
-	assert_int_equal(c->socket_mode, 0666);
+	assert_int_equal(c->socket_mode, 0660);
 	assert_int_equal(c->max_connections, 2048);
 	assert_int_equal(c->idle_timeout, 600);
 	assert_string_equal(c->milter_socket, "inet:8891@127.0.0.1");
