@@ -97,6 +97,31 @@ txn_facts(struct txn *x, const struct txn_facts *f)
 	x->tls = x->tls || f->tls;
 }
 
+/* txn_same - the facts could be this transaction's (same client and sender) */
+int
+txn_same(const struct txn *x, const struct txn_facts *f)
+{
+	return ((f->client == NULL || strcmp(f->client, x->client) == 0)
+		&& (f->sender == NULL || strcmp(f->sender, x->sender) == 0));
+}
+
+/*
+ * txn_reconf - decide later recipients on this configuration.  policyd
+ * keeps a transaction across requests and connections: it follows a
+ * reload, so no client can pin an old configuration in memory.
+ */
+void
+txn_reconf(struct txn *x, struct rg_conf *conf)
+{
+	if (conf == x->conf)
+		return;
+	conf_ref(conf);
+	conf_unref(x->conf);
+	x->conf = conf;
+	if (x->quota && !conf->quotas)
+		x->quota = NULL;
+}
+
 /* txn_set_queue_id - the queue id, once the MTA has one */
 void
 txn_set_queue_id(struct txn *x, const char *qid)
@@ -459,6 +484,23 @@ int
 txn_busy(const struct txn *x)
 {
 	return (x->busy);
+}
+
+static size_t
+txn_strsize(const char *s)
+{
+	return (s ? strlen(s) + 1 : 0);
+}
+
+/* txn_size - bytes the transaction holds, its facts included (for caps) */
+size_t
+txn_size(const struct txn *x)
+{
+	return (sizeof(*x) + txn_strsize(x->instance) + txn_strsize(x->queue_id)
+		+ txn_strsize(x->client) + txn_strsize(x->helo) + txn_strsize(x->sasl)
+		+ txn_strsize(x->sender) + txn_strsize(x->mta_refused)
+		+ txn_strsize(x->customer) + txn_strsize(x->rewrite)
+		+ txn_strsize(x->rewrite_from) + txn_strsize(x->rcpt));
 }
 
 /* --- the two quota interfaces ------------------------------------------ */

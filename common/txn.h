@@ -79,6 +79,8 @@ void	txn_quota_free(struct txn_quota *);
 
 struct txn *txn_new(struct rg_conf *, enum txn_mode, struct txn_quota *);
 void	txn_facts(struct txn *, const struct txn_facts *);
+int	txn_same(const struct txn *, const struct txn_facts *);
+void	txn_reconf(struct txn *, struct rg_conf *);
 void	txn_set_queue_id(struct txn *, const char *);
 void	txn_mta(struct txn *, const char *v_macro);
 void	txn_rcpt(struct txn *, const char *rcpt, txn_done_fn, void *arg);
@@ -92,5 +94,6 @@ unsigned txn_accepted_count(const struct txn *);
 const char *txn_rewrite(const struct txn *, const char **from);
 const struct rg_conf *txn_conf(const struct txn *);
 int	txn_busy(const struct txn *);
+size_t	txn_size(const struct txn *);
 
 #endif

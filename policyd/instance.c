@@ -3,11 +3,9 @@
  *
  * SYNOPSIS
  *	struct pd_insts *t = pd_insts_create();
- *	e = pd_inst_find(t, instance)		-- NULL when unknown
- *	e = pd_inst_get(t, instance, now)	-- find or add; now its newest
- *	e->accepted, e->customer		-- the transaction's state
- *	pd_inst_set_customer(e, name)
- *	pd_inst_end(t, e)			-- END-OF-MESSAGE
+ *	x = pd_inst_find(t, instance, now)	-- NULL when unknown; now its newest
+ *	pd_inst_add(t, instance, x, now)	-- the table owns x from now on
+ *	pd_inst_end(t, instance)		-- END-OF-MESSAGE: txn_free() it
  *	pd_insts_expire(t, now, ttl)		-- drop entries idle for ttl seconds
  *	pd_insts_free(t)
  *
@@ -15,27 +13,40 @@
  *	DESIGN 3: a transaction is its message instance, whichever policy
  *	connection its requests arrive on (Postfix replaces a connection
  *	after max_idle or max_ttl, or when another smtpd process takes
- *	over).  So the state that spans requests - recipients accepted so
- *	far, the customer chosen - lives here, server-wide, and not in the
- *	connection.
+ *	over).  So the engine's struct txn lives here, server-wide, and not
+ *	in a connection.
  *
  *	Memory is bounded: at most PD_INST_MAX entries and PD_INST_BYTES of
- *	keys and names.  Entries are kept oldest-first by last use; adding
- *	one to a full table drops the oldest (counted in t->evicted), and
+ *	entries and their transactions (txn_size(), facts included).
+ *	Entries are kept oldest-first by last use; adding one to a full
+ *	table drops the oldest idle one (counted in pd_insts_evicted()), and
  *	pd_insts_expire() drops those idle longer than reservation_ttl, when
- *	their Redis reservation is gone too.  Lookups are one hash probe.
+ *	their Redis reservation is gone too.  A transaction waiting for
+ *	Redis is never dropped: a connection waits for its answer.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "policyd.h"
+#include "txn.h"
 #include "xmem.h"
 
 #define PD_INST_BUCKETS	PD_INST_MAX	/* a power of two: load factor <= 1 */
 
+struct pd_inst {
+	struct pd_inst *hnext;		/* hash chain */
+	TAILQ_ENTRY(pd_inst) lru;	/* least recently used first */
+	long	last;			/* seconds (monotonic) of the last request */
+	struct txn *txn;
+	size_t	cost;			/* bytes counted for it */
+	size_t	keylen;
+	char	key[];			/* the instance attribute */
+};
+
 struct pd_insts {
 	struct pd_inst **bucket;
-	struct pd_inst *head, *tail;	/* head = least recently used */
+	TAILQ_HEAD(, pd_inst) lru;
 	size_t	n;
 	size_t	bytes;
 	unsigned long evicted;
@@ -54,36 +65,37 @@ pd_inst_hash(const char *key, size_t len)
 	return (h & (PD_INST_BUCKETS - 1));
 }
 
-static size_t
-pd_inst_cost(const struct pd_inst *e)
+static struct pd_inst **
+pd_inst_slot(struct pd_insts *t, const char *key, size_t len)
 {
-	return (sizeof(*e) + e->keylen + 1 + (e->customer ? strlen(e->customer) + 1 : 0));
+	struct pd_inst **pp = &t->bucket[pd_inst_hash(key, len)];
+
+	while (*pp && ((*pp)->keylen != len || memcmp((*pp)->key, key, len) != 0))
+		pp = &(*pp)->hnext;
+	return (pp);
+}
+
+/* Count an entry again: its transaction's facts grow (queue id, ...). */
+static void
+pd_inst_recost(struct pd_insts *t, struct pd_inst *e)
+{
+	t->bytes -= e->cost;
+	e->cost = sizeof(*e) + e->keylen + 1 + txn_size(e->txn);
+	t->bytes += e->cost;
 }
 
 static void
-pd_inst_unlink(struct pd_insts *t, struct pd_inst *e)
+pd_inst_drop(struct pd_insts *t, struct pd_inst **pp)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		t->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		t->tail = e->prev;
-	e->prev = e->next = NULL;
-}
+	struct pd_inst *e = *pp;
 
-static void
-pd_inst_append(struct pd_insts *t, struct pd_inst *e)
-{
-	e->prev = t->tail;
-	e->next = NULL;
-	if (t->tail)
-		t->tail->next = e;
-	else
-		t->head = e;
-	t->tail = e;
+	*pp = e->hnext;
+	TAILQ_REMOVE(&t->lru, e, lru);
+	t->n--;
+	t->bytes -= e->cost;
+	txn_abort(e->txn);		/* give back now what it reserved */
+	txn_free(e->txn);
+	free(e);
 }
 
 /* pd_insts_create - an empty table */
@@ -93,87 +105,76 @@ pd_insts_create(void)
 	struct pd_insts *t = xcalloc(1, sizeof(*t));
 
 	t->bucket = xcalloc(PD_INST_BUCKETS, sizeof(*t->bucket));
+	TAILQ_INIT(&t->lru);
 	return (t);
 }
 
-/* pd_inst_find - the entry of this instance, or NULL */
-struct pd_inst *
-pd_inst_find(struct pd_insts *t, const char *key)
+/* pd_inst_find - the transaction of this instance, or NULL; used at now */
+struct txn *
+pd_inst_find(struct pd_insts *t, const char *key, long now)
 {
-	size_t	len = strlen(key);
-	struct pd_inst *e;
+	struct pd_inst *e = *pd_inst_slot(t, key, strlen(key));
 
-	for (e = t->bucket[pd_inst_hash(key, len)]; e; e = e->hnext)
-		if (e->keylen == len && memcmp(e->key, key, len) == 0)
-			return (e);
-	return (NULL);
+	if (e == NULL)
+		return (NULL);
+	TAILQ_REMOVE(&t->lru, e, lru);
+	TAILQ_INSERT_TAIL(&t->lru, e, lru);
+	e->last = now;
+	pd_inst_recost(t, e);
+	return (e->txn);
 }
 
-/* pd_inst_end - forget one transaction */
+/* pd_inst_end - the transaction is over: forget and free it */
 void
-pd_inst_end(struct pd_insts *t, struct pd_inst *e)
+pd_inst_end(struct pd_insts *t, const char *key)
 {
-	struct pd_inst **pp = &t->bucket[pd_inst_hash(e->key, e->keylen)];
+	struct pd_inst **pp = pd_inst_slot(t, key, strlen(key));
 
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	pd_inst_unlink(t, e);
-	t->n--;
-	t->bytes -= pd_inst_cost(e);
-	free(e->customer);
-	free(e);
+	if (*pp)
+		pd_inst_drop(t, pp);
 }
 
-/* pd_inst_get - the entry of this instance, added when new; used at now */
-struct pd_inst *
-pd_inst_get(struct pd_insts *t, const char *key, long now)
+/* pd_inst_add - a new transaction; the oldest idle ones make room */
+void
+pd_inst_add(struct pd_insts *t, const char *key, struct txn *x, long now)
 {
-	struct pd_inst *e;
-	size_t	len, h;
+	size_t	len = strlen(key), h;
+	struct pd_inst *e, *old, *next;
 
-	if ((e = pd_inst_find(t, key)) != NULL) {
-		pd_inst_unlink(t, e);
-		pd_inst_append(t, e);
-		e->last = now;
-		return (e);
-	}
-	len = strlen(key);
+	pd_inst_end(t, key);
 	e = xcalloc(1, sizeof(*e) + len + 1);
 	memcpy(e->key, key, len + 1);
 	e->keylen = len;
 	e->last = now;
-	while (t->head && (t->n >= PD_INST_MAX || t->bytes + pd_inst_cost(e) > PD_INST_BYTES)) {
-		pd_inst_end(t, t->head);
+	e->txn = x;
+	for (old = TAILQ_FIRST(&t->lru); old; old = next) {
+		next = TAILQ_NEXT(old, lru);
+		if (t->n < PD_INST_MAX && t->bytes + sizeof(*e) + len + txn_size(x) <= PD_INST_BYTES)
+			break;
+		if (txn_busy(old->txn))
+			continue;
+		pd_inst_drop(t, pd_inst_slot(t, old->key, old->keylen));
 		t->evicted++;
 	}
 	h = pd_inst_hash(key, len);
 	e->hnext = t->bucket[h];
 	t->bucket[h] = e;
-	pd_inst_append(t, e);
+	TAILQ_INSERT_TAIL(&t->lru, e, lru);
 	t->n++;
-	t->bytes += pd_inst_cost(e);
-	return (e);
+	pd_inst_recost(t, e);
 }
 
-/* pd_inst_set_customer - remember the customer the transaction relays for */
-void
-pd_inst_set_customer(struct pd_insts *t, struct pd_inst *e, const char *name)
-{
-	if (e->customer && strcmp(e->customer, name) == 0)
-		return;
-	t->bytes -= pd_inst_cost(e);
-	free(e->customer);
-	e->customer = xstrdup(name);
-	t->bytes += pd_inst_cost(e);
-}
-
-/* pd_insts_expire - drop the transactions not seen for ttl seconds */
+/* pd_insts_expire - drop the idle transactions not seen for ttl seconds */
 void
 pd_insts_expire(struct pd_insts *t, long now, long ttl)
 {
-	while (t->head && t->head->last + ttl <= now)
-		pd_inst_end(t, t->head);
+	struct pd_inst *e, *next;
+
+	for (e = TAILQ_FIRST(&t->lru); e && e->last + ttl <= now; e = next) {
+		next = TAILQ_NEXT(e, lru);
+		if (!txn_busy(e->txn))
+			pd_inst_drop(t, pd_inst_slot(t, e->key, e->keylen));
+	}
 }
 
 /* pd_insts_count - entries in the table (tests, logs) */
@@ -194,8 +195,10 @@ pd_insts_evicted(const struct pd_insts *t)
 void
 pd_insts_free(struct pd_insts *t)
 {
-	while (t->head)
-		pd_inst_end(t, t->head);
+	struct pd_inst *e;
+
+	while ((e = TAILQ_FIRST(&t->lru)) != NULL)
+		pd_inst_drop(t, pd_inst_slot(t, e->key, e->keylen));
 	free(t->bucket);
 	free(t);
 }

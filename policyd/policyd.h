@@ -24,27 +24,17 @@ void	pd_server_free(struct pd_server *);
 struct rg_conf *pd_server_conf(struct pd_server *);
 void	pd_server_flush(struct pd_server *);	/* after each pass of the loop */
 
-/* One transaction (message instance) in progress; see instance.c. */
+/* The transactions in progress, by Postfix's instance; see instance.c. */
 #define PD_INST_MAX	65536		/* entries; a power of two */
-#define PD_INST_BYTES	(16UL << 20)	/* of entries, keys and names */
+#define PD_INST_BYTES	(64UL << 20)	/* of entries and their transactions' facts */
 
-struct pd_inst {
-	struct pd_inst *hnext;		/* hash chain */
-	struct pd_inst *prev, *next;	/* least recently used first */
-	long	last;			/* seconds (monotonic) of the last RCPT */
-	unsigned accepted;		/* recipients accepted so far */
-	char   *customer;		/* the customer relayed for, or NULL */
-	size_t	keylen;
-	char	key[];			/* the instance attribute */
-};
-
+struct txn;
 struct pd_insts;
 
 struct pd_insts *pd_insts_create(void);
-struct pd_inst *pd_inst_find(struct pd_insts *, const char *instance);
-struct pd_inst *pd_inst_get(struct pd_insts *, const char *instance, long now);
-void	pd_inst_set_customer(struct pd_insts *, struct pd_inst *, const char *name);
-void	pd_inst_end(struct pd_insts *, struct pd_inst *);
+struct txn *pd_inst_find(struct pd_insts *, const char *instance, long now);
+void	pd_inst_add(struct pd_insts *, const char *instance, struct txn *, long now);
+void	pd_inst_end(struct pd_insts *, const char *instance);
 void	pd_insts_expire(struct pd_insts *, long now, long ttl);
 size_t	pd_insts_count(const struct pd_insts *);
 unsigned long pd_insts_evicted(const struct pd_insts *);

@@ -20,10 +20,11 @@
  * running for a connection may close it anywhere and still look at it
  * afterwards (c->fd < 0 means closed); nothing is ever used after free.
  *
- * The state of a transaction that spans requests (null sender's
- * recipients, the customer to commit at END-OF-MESSAGE) lives in the
- * server-wide instance table (instance.c), since Postfix may send a
- * transaction's requests over more than one connection.
+ * Deciding is the engine's: each RCPT and END-OF-MESSAGE becomes a call
+ * on the engine's struct txn (common/txn.c), whose answer becomes the
+ * reply.  Transactions live in the server-wide instance table
+ * (instance.c), since Postfix may send a transaction's requests over
+ * more than one connection.
  *
  * I/O is a persistent read event and direct writes: the replies of a
  * batch of input go out in one write(2), and a write event is armed only
@@ -47,6 +48,7 @@
 #include "quota.h"
 #include "relay.h"
 #include "request.h"
+#include "txn.h"
 #include "xmem.h"
 
 #define PD_OUT_MAX	65536		/* unread replies: a client not reading */
@@ -62,20 +64,21 @@ struct pd_conn {
 	struct pd_conn *prev, *next;	/* LRU (head = idlest); closed list */
 	struct policy_scan scan;
 	char	peer[80];
-	/* The request being answered, moved out of the input: txn's facts. */
+	/* The request being answered, moved out of the input. */
 	char   *req;
 	size_t	reqcap;
-	/* The request waiting for Redis, if any. */
+	/* The request waiting for its verdict, if any. */
 	int	pending;
-	struct rg_conf *conf;		/* referenced while pending */
-	struct rg_txn txn;
-	struct rg_verdict verdict;
+	int	in_handle;		/* the verdict may come inside pd_handle() */
+	int	eom;			/* it is an END-OF-MESSAGE */
+	struct txn *own;		/* a transaction only this request has */
 };
 
 struct pd_server {
 	struct event_base *base;
 	struct rg_conf *conf;
 	struct quota *quota;
+	struct txn_quota *tq;		/* the engine's view of quota */
 	struct evconnlistener **lis;
 	size_t	nlis;
 	struct pd_conn *head, *tail;
@@ -117,8 +120,6 @@ pd_lru_append(struct pd_server *s, struct pd_conn *c)
 static void
 pd_conn_free(struct pd_conn *c)
 {
-	if (c->conf)
-		conf_unref(c->conf);
 	event_free(c->rev);
 	event_free(c->wev);
 	evbuffer_free(c->in);
@@ -214,145 +215,105 @@ pd_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Turn the Postfix attributes into the engine's transaction record.  The
- * facts are passed uncut (they point into c->req, which lives until the
- * next request): the engine alone judges their length.
+ * The transaction of this request: the one of its instance, on whichever
+ * connection it began, else a new one.  The facts are passed uncut: the
+ * engine alone judges their length.  A request without an instance (not
+ * Postfix) is a transaction of its own.
  */
-static void
-pd_txn_fill(struct pd_conn *c, const struct policy_req *r)
+static struct txn *
+pd_txn_for(struct pd_conn *c, const struct policy_req *r, int keep)
 {
-	struct pd_inst *e;
+	struct pd_server *s = c->srv;
+	struct txn_facts f = {
+		.instance = r->instance, .queue_id = r->queue_id,
+		.client = r->client_address, .helo = r->helo_name,
+		.sasl = r->sasl_username, .tls = r->encryption_protocol[0] != 0,
+		.sender = r->sender,
+	};
+	struct txn *x = *r->instance ? pd_inst_find(s->insts, r->instance, pd_now()) : NULL;
 
-	c->txn.instance = r->instance;
-	c->txn.queue_id = r->queue_id;
-	c->txn.client_addr = r->client_address;
-	c->txn.helo = r->helo_name;
-	c->txn.sasl_username = r->sasl_username;
-	c->txn.tls = r->encryption_protocol[0] != 0;
-	c->txn.sender = r->sender;
-	c->txn.recipient = r->recipient;
-	c->txn.rcpt_count = (unsigned) strtoul(r->recipient_count, NULL, 10);
-	/* Recipients this message instance had accepted, on any connection. */
-	e = *r->instance ? pd_inst_find(c->srv->insts, r->instance) : NULL;
-	c->txn.nrcpt = e ? e->accepted : 0;
+	if (x != NULL && txn_busy(x))
+		return (NULL);
+	if (x != NULL && !txn_same(x, &f)) {
+		/* Not Postfix's: an instance is one transaction's.  Start anew. */
+		pd_inst_end(s->insts, r->instance);
+		x = NULL;
+	}
+	if (x != NULL) {
+		txn_reconf(x, s->conf);
+		txn_facts(x, &f);
+		return (x);
+	}
+	x = txn_new(s->conf, TXN_DECIDE, s->tq);
+	txn_facts(x, &f);
+	if (!keep || *r->instance == 0) {
+		c->own = x;
+		return (x);
+	}
+	pd_inst_add(s->insts, r->instance, x, pd_now());
+	if (pd_insts_evicted(s->insts) > s->evicted_logged) {
+		msg_warn("more than %d transactions in progress: forgot the oldest", PD_INST_MAX);
+		s->evicted_logged = pd_insts_evicted(s->insts) + PD_INST_MAX;
+	}
+	return (x);
 }
 
 static void pd_conn_resume(struct pd_conn *);
 
-/* The end of a RCPT decision: log it and answer. */
+/* The verdict of a RCPT or END-OF-MESSAGE: answer, and go on reading. */
 static void
-pd_rcpt_finish(struct pd_conn *c)
-{
-	struct pd_server *s = c->srv;
-	struct rg_verdict *v = &c->verdict;
-	struct pd_inst *e;
-
-	/* Without an instance (not Postfix) every request stands alone. */
-	if (v->code == 0 && *c->txn.instance) {
-		e = pd_inst_get(s->insts, c->txn.instance, pd_now());
-		e->accepted++;
-		if (v->customer)
-			pd_inst_set_customer(s->insts, e, v->customer->name);
-		if (pd_insts_evicted(s->insts) > s->evicted_logged) {
-			msg_warn("more than %d transactions in progress: forgot the oldest",
-				 PD_INST_MAX);
-			s->evicted_logged = pd_insts_evicted(s->insts) + PD_INST_MAX;
-		}
-	}
-	relay_log(&c->txn, v);
-	pd_reply(c, v->code == 0 ? "OK" : v->reply);
-}
-
-static void
-pd_reserve_done(void *arg, enum quota_result r)
+pd_answered(void *arg, struct txn *x, const struct rg_verdict *v)
 {
 	struct pd_conn *c = arg;
 
 	c->pending = 0;
-	if (c->fd < 0) {			/* closed meanwhile: reaped later */
-		conf_unref(c->conf);
-		c->conf = NULL;
-		return;
+	if (c->fd >= 0)
+		pd_reply(c, v->code != 0 ? v->reply : c->eom ? "DUNNO" : "OK");
+	/* v lives in x: nothing of it is used below. */
+	if (c->own == x) {
+		txn_free(x);
+		c->own = NULL;
+	} else if (c->eom) {
+		pd_inst_end(c->srv->insts, txn_instance(x));
 	}
-	quota_apply(c->conf, &c->verdict, r);
-	if (r != QUOTA_OK)
-		snprintf(c->verdict.reason + strlen(c->verdict.reason),
-			 sizeof(c->verdict.reason) - strlen(c->verdict.reason),
-			 " (quota: %s)", quota_result_name(r));
-	pd_rcpt_finish(c);
-	conf_unref(c->conf);
-	c->conf = NULL;
-	pd_conn_resume(c);
+	if (!c->in_handle && c->fd >= 0)
+		pd_conn_resume(c);
 }
 
-static void
-pd_commit_done(void *arg, enum quota_result r)
-{
-	char   *qid = arg;
-
-	/* The message is accepted either way: accounting never loses mail. */
-	if (r == QUOTA_BACKEND_ERROR)
-		msg_warn("%s: quota commit failed (Redis): the reservation will expire", qid);
-	else if (r != QUOTA_OK)
-		msg_warn("%s: quota commit came after the reservation expired and the"
-			 " %s limit is reached: the message was not counted",
-			 qid, quota_result_name(r));
-	free(qid);
-}
-
-/* pd_handle - answer one parsed request; returns 1 when it went async */
+/* pd_handle - answer one parsed request; returns 1 while its verdict is out */
 static int
 pd_handle(struct pd_conn *c, const struct policy_req *r)
 {
-	struct pd_server *s = c->srv;
-	struct pd_inst *e;
-	const char *customer;
-	unsigned accepted;
+	struct txn *x;
+	int	rcpt = strcmp(r->protocol_state, "RCPT") == 0;
 
 	if (strcmp(r->request, "smtpd_access_policy") != 0) {
 		msg_warn("%s: unknown request type \"%.40s\"; answering DUNNO", c->peer, r->request);
 		pd_reply(c, "DUNNO");
 		return (0);
 	}
-	if (strcmp(r->protocol_state, "RCPT") == 0) {
-		pd_txn_fill(c, r);
-		relay_decide(s->conf, &c->txn, &c->verdict);
-		if (c->verdict.code == 0 && s->conf->quotas && s->quota) {
-			c->pending = 1;
-			c->conf = s->conf;
-			conf_ref(c->conf);
-			quota_reserve(s->quota, s->conf, &c->txn, &c->verdict, pd_reserve_done, c);
-			return (1);
-		}
-		pd_rcpt_finish(c);
+	if (!rcpt && strcmp(r->protocol_state, "END-OF-MESSAGE") != 0) {
+		pd_reply(c, "DUNNO");
 		return (0);
 	}
-	if (strcmp(r->protocol_state, "END-OF-MESSAGE") == 0) {
-		pd_txn_fill(c, r);
-		e = *r->instance ? pd_inst_find(s->insts, r->instance) : NULL;
-		customer = e ? e->customer : NULL;
-		accepted = e ? e->accepted : 0;
-		/*
-		 * The table forgot the transaction (evicted, or we restarted):
-		 * the customer then comes from the same facts, and the
-		 * reservation from Redis.
-		 */
-		if (s->conf->quotas && customer == NULL && c->txn.rcpt_count > 0) {
-			relay_decide(s->conf, &c->txn, &c->verdict);
-			if (c->verdict.customer) {
-				customer = c->verdict.customer->name;
-				accepted = c->txn.rcpt_count;
-			}
-		}
-		if (s->conf->quotas && s->quota && customer && accepted > 0)
-			quota_commit(s->quota, s->conf, &c->txn, customer, pd_commit_done,
-				     xstrdup(*r->queue_id ? r->queue_id : "NOQUEUE"));
-		/* The transaction is over; a new one has a new instance. */
-		if (e)
-			pd_inst_end(s->insts, e);
+	if ((x = pd_txn_for(c, r, rcpt)) == NULL) {
+		/* Postfix asks one thing at a time: not this client, then. */
+		msg_warn("%s: instance %.60s is already waiting for a verdict; deferring",
+			 c->peer, r->instance);
+		pd_reply(c, "451 4.3.0 Relay policy temporarily unavailable.");
+		return (0);
 	}
-	pd_reply(c, "DUNNO");
-	return (0);
+	c->pending = 1;
+	c->in_handle = 1;
+	c->eom = !rcpt;
+	if (rcpt) {
+		txn_rcpt(x, r->recipient, pd_answered, c);
+	} else {
+		txn_set_queue_id(x, r->queue_id);
+		txn_eom(x, (unsigned) strtoul(r->recipient_count, NULL, 10), pd_answered, c);
+	}
+	c->in_handle = 0;
+	return (c->pending);
 }
 
 /* Process every complete request in the input, in order. */
@@ -540,8 +501,10 @@ pd_server_create(struct event_base *base, struct rg_conf *conf, const int *fds, 
 	s->base = base;
 	s->conf = conf;
 	s->insts = pd_insts_create();
-	if (conf->quotas)
+	if (conf->quotas) {
 		s->quota = quota_create(base, conf);
+		s->tq = txn_quota_async(s->quota);
+	}
 	s->lis = xcalloc(nfds, sizeof(*s->lis));
 	for (i = 0; i < nfds; i++) {
 		s->lis[i] = evconnlistener_new(base, pd_accept_cb, s,
@@ -568,11 +531,13 @@ pd_server_reload(struct pd_server *s, struct rg_conf *conf)
 	struct rg_conf *old = s->conf;
 
 	s->conf = conf;
-	if (conf->quotas && s->quota == NULL)
+	if (conf->quotas && s->quota == NULL) {
 		s->quota = quota_create(s->base, conf);
-	else if (s->quota)
+		s->tq = txn_quota_async(s->quota);
+	} else if (s->quota) {
 		quota_reconfigure(s->quota, conf);
-	/* Requests waiting for Redis hold their own reference. */
+	}
+	/* Transactions in progress hold their own reference. */
 	conf_unref(old);
 }
 
@@ -605,13 +570,22 @@ pd_server_free(struct pd_server *s)
 {
 	size_t	i;
 
+	struct pd_conn *c;
+
 	while (s->head)
 		pd_conn_close(s->head);
-	/* Answers every open call: their connections are closed, so reapable. */
+	/*
+	 * The transactions go first (their reservations are given back), then
+	 * the client answers every open call.  A transaction freed while its
+	 * call was out tells no connection: none can be waiting any more.
+	 */
+	pd_insts_free(s->insts);
 	if (s->quota)
 		quota_free(s->quota);
+	txn_quota_free(s->tq);
+	for (c = s->closed; c; c = c->next)
+		c->pending = 0;
 	pd_server_reap(s);
-	pd_insts_free(s->insts);
 	for (i = 0; i < s->nlis; i++)
 		evconnlistener_free(s->lis[i]);
 	free(s->lis);
