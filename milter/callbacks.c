@@ -37,6 +37,10 @@
  *	temporary failure at every RCPT, the first stage the milter answers.
  *	Any mode value other than rewrite is handled as enforce.
  *
+ *	The facts (HELO name, sender, SASL name) are kept as the MTA gave
+ *	them, however long, in heap copies: the engine judges an overlong
+ *	one, never a cut one that might name someone else.
+ *
  * DIAGNOSTICS
  *	Each decision is logged as relay_log() writes it, a refusal with
  *	reply="..." (the text the MTA is given) appended; rewrite mode logs
@@ -61,7 +65,6 @@
 #include "milter.h"
 #include "xmem.h"
 
-#define MLT_ARG_MAX	1024		/* longer than any valid address */
 #define MLT_QID_MAX	64
 #define MLT_MTA_LOG_MAX	100		/* of v, in the log */
 
@@ -69,8 +72,8 @@ struct mlt_msg {
 	int	active;			/* between MAIL and its end */
 	struct rg_conf *conf;		/* one reference for the whole message */
 	unsigned gen;			/* conf's generation (quota pool) */
-	char   *sender;			/* as the client gave it */
-	char   *sasl;			/* {auth_authen}, "" when none */
+	char   *sender;			/* as the client gave it, uncut */
+	char   *sasl;			/* {auth_authen}, "" when none, uncut */
 	char	instance[48];
 	char	qid[MLT_QID_MAX];
 	unsigned nrcpt;			/* recipients accepted so far */
@@ -83,7 +86,7 @@ struct mlt_msg {
 
 struct mlt_conn {
 	char	client[80];
-	char	helo[512];
+	char   *helo;			/* as the client gave it, uncut; NULL before HELO */
 	char   *mta;			/* connect macro v ("Postfix 3.7.11"); NULL if missing */
 	int	tls;
 	unsigned long noreply;		/* SMFIP_NR_* agreed at negotiation */
@@ -181,7 +184,7 @@ mlt_txn_fill(struct rg_txn *t, const struct mlt_conn *c, const char *rcpt)
 	t->queue_id = m->qid;
 	t->instance = m->instance;
 	t->client_addr = c->client;
-	t->helo = c->helo;
+	t->helo = c->helo ? c->helo : "";
 	t->sasl_username = m->sasl ? m->sasl : "";
 	t->tls = c->tls;
 	t->sender = m->sender ? m->sender : "";
@@ -268,9 +271,9 @@ mlt_msg_begin(SMFICTX *ctx, struct mlt_conn *c, const char *sender)
 	mlt_msg_end(c, 1);
 	m->active = 1;
 	m->conf = mlt_conf_get(&m->gen);
-	m->sender = xstrndup(sender ? sender : "", MLT_ARG_MAX);
+	m->sender = xstrdup(sender ? sender : "");
 	v = mlt_macro(ctx, "{auth_authen}");
-	m->sasl = xstrndup(v ? v : "", MLT_ARG_MAX);
+	m->sasl = xstrdup(v ? v : "");
 	mlt_copy(m->qid, sizeof(m->qid), mlt_macro(ctx, "i"));
 	snprintf(m->instance, sizeof(m->instance), "%s.%lx", mlt_inst_prefix,
 		 __atomic_add_fetch(&mlt_inst_seq, 1, __ATOMIC_RELAXED));
@@ -432,7 +435,8 @@ mlt_helo(SMFICTX *ctx, char *helo)
 	struct mlt_conn *c = mlt_conn_get(ctx);
 	const char *v = mlt_macro(ctx, "{tls_version}");
 
-	mlt_copy(c->helo, sizeof(c->helo), helo);
+	free(c->helo);
+	c->helo = xstrdup(helo ? helo : "");
 	c->tls = v != NULL && *v != 0;
 	return (MLT_GO_ON(c, SMFIP_NR_HELO));
 }
@@ -541,6 +545,7 @@ mlt_close(SMFICTX *ctx)
 	if (c == NULL)
 		return (SMFIS_CONTINUE);
 	mlt_msg_end(c, 1);
+	free(c->helo);
 	free(c->mta);
 	free(c);
 	smfi_setpriv(ctx, NULL);
