@@ -49,7 +49,7 @@ static cfg_opt_t policyd_opts[] = {
 static cfg_opt_t milter_opts[] = {
 	CFG_STR("socket", "inet:8891@127.0.0.1", CFGF_NONE),
 	CFG_STR("socket_mode", "0660", CFGF_NONE),
-	CFG_STR("mode", "rewrite", CFGF_NONE),
+	CFG_STR("mode", "enforce", CFGF_NONE),
 	CFG_END()
 };
 

@@ -31,12 +31,24 @@
  *	replaced with postmaster@D at end of message (smfi_chgfrom); the
  *	null sender never is.
  *
+ *	Only Postfix runs the policy service that rewrite mode relies on, so
+ *	rewrite mode serves only an MTA whose connect macro v starts with
+ *	"Postfix"; a session of any other MTA, or one without v, gets a
+ *	temporary failure at every RCPT, the first stage the milter answers.
+ *	Any mode value other than rewrite is handled as enforce.
+ *
+ *	The facts (HELO name, sender, SASL name) are kept as the MTA gave
+ *	them, however long, in heap copies: the engine judges an overlong
+ *	one, never a cut one that might name someone else.
+ *
  * DIAGNOSTICS
  *	Each decision is logged as relay_log() writes it, a refusal with
  *	reply="..." (the text the MTA is given) appended; rewrite mode logs
  *	only what it acts on or lets pass against the verdict.  A rewrite is
  *	logged again at end of message with the queue id, which Postfix
- *	sends late ({i} is asked for again there).
+ *	sends late ({i} is asked for again there).  A session refused
+ *	because rewrite mode met an MTA other than Postfix is logged once,
+ *	as a warning naming the MTA's v.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -53,15 +65,15 @@
 #include "milter.h"
 #include "xmem.h"
 
-#define MLT_ARG_MAX	1024		/* longer than any valid address */
 #define MLT_QID_MAX	64
+#define MLT_MTA_LOG_MAX	100		/* of v, in the log */
 
 struct mlt_msg {
 	int	active;			/* between MAIL and its end */
 	struct rg_conf *conf;		/* one reference for the whole message */
 	unsigned gen;			/* conf's generation (quota pool) */
-	char   *sender;			/* as the client gave it */
-	char   *sasl;			/* {auth_authen}, "" when none */
+	char   *sender;			/* as the client gave it, uncut */
+	char   *sasl;			/* {auth_authen}, "" when none, uncut */
 	char	instance[48];
 	char	qid[MLT_QID_MAX];
 	unsigned nrcpt;			/* recipients accepted so far */
@@ -74,10 +86,12 @@ struct mlt_msg {
 
 struct mlt_conn {
 	char	client[80];
-	char	helo[512];
+	char   *helo;			/* as the client gave it, uncut; NULL before HELO */
+	char   *mta;			/* connect macro v ("Postfix 3.7.11"); NULL if missing */
 	int	tls;
 	unsigned long noreply;		/* SMFIP_NR_* agreed at negotiation */
 	int	stop_refused;		/* stopping at connect: refuse at RCPT */
+	int	mta_warned;		/* the non-Postfix refusal is logged */
 	struct mlt_msg msg;
 };
 
@@ -126,6 +140,41 @@ mlt_conn_get(SMFICTX *ctx)
 	return (c);
 }
 
+/* Note the MTA's name and version, connect macro v (kept all session). */
+static void
+mlt_mta_note(SMFICTX *ctx, struct mlt_conn *c)
+{
+	const char *v;
+
+	if (c->mta == NULL && (v = mlt_macro(ctx, "v")) != NULL && *v)
+		c->mta = xstrdup(v);
+}
+
+/*
+ * Rewrite mode leaves the relay decision to the policy service, which only
+ * Postfix consults: a session of any other MTA, or of one that does not say
+ * which it is, is refused (temporarily) rather than relayed unchecked.
+ * True when conf refuses the session; the first refusal is logged.
+ */
+static int
+mlt_mta_refused(SMFICTX *ctx, struct mlt_conn *c, const struct rg_conf *conf)
+{
+	if (conf->milter_mode != MILTER_REWRITE)
+		return (0);
+	mlt_mta_note(ctx, c);
+	if (c->mta != NULL && strncmp(c->mta, "Postfix", 7) == 0)
+		return (0);
+	if (!c->mta_warned) {
+		c->mta_warned = 1;
+		msg_warn("NOQUEUE: client=[%s]: rewrite mode serves only Postfix, but the MTA's"
+			 " macro v is %s%.*s%s: temporary failure for this session;"
+			 " use mode = \"enforce\" with this MTA", *c->client ? c->client : "unknown",
+			 c->mta ? "\"" : "missing", MLT_MTA_LOG_MAX, c->mta ? c->mta : "",
+			 c->mta ? "\"" : "");
+	}
+	return (1);
+}
+
 static void
 mlt_txn_fill(struct rg_txn *t, const struct mlt_conn *c, const char *rcpt)
 {
@@ -135,7 +184,7 @@ mlt_txn_fill(struct rg_txn *t, const struct mlt_conn *c, const char *rcpt)
 	t->queue_id = m->qid;
 	t->instance = m->instance;
 	t->client_addr = c->client;
-	t->helo = c->helo;
+	t->helo = c->helo ? c->helo : "";
 	t->sasl_username = m->sasl ? m->sasl : "";
 	t->tls = c->tls;
 	t->sender = m->sender ? m->sender : "";
@@ -222,9 +271,9 @@ mlt_msg_begin(SMFICTX *ctx, struct mlt_conn *c, const char *sender)
 	mlt_msg_end(c, 1);
 	m->active = 1;
 	m->conf = mlt_conf_get(&m->gen);
-	m->sender = xstrndup(sender ? sender : "", MLT_ARG_MAX);
+	m->sender = xstrdup(sender ? sender : "");
 	v = mlt_macro(ctx, "{auth_authen}");
-	m->sasl = xstrndup(v ? v : "", MLT_ARG_MAX);
+	m->sasl = xstrdup(v ? v : "");
 	mlt_copy(m->qid, sizeof(m->qid), mlt_macro(ctx, "i"));
 	snprintf(m->instance, sizeof(m->instance), "%s.%lx", mlt_inst_prefix,
 		 __atomic_add_fetch(&mlt_inst_seq, 1, __ATOMIC_RELAXED));
@@ -320,7 +369,7 @@ mlt_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	      unsigned long f2, unsigned long f3, unsigned long *pf0,
 	      unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	static char m_conn[] = "{client_addr}";
+	static char m_conn[] = "{client_addr} v";
 	static char m_helo[] = "{tls_version}";
 	static char m_mail[] = "i {auth_authen} {tls_version}";
 	static char m_rcpt[] = "i";
@@ -386,7 +435,8 @@ mlt_helo(SMFICTX *ctx, char *helo)
 	struct mlt_conn *c = mlt_conn_get(ctx);
 	const char *v = mlt_macro(ctx, "{tls_version}");
 
-	mlt_copy(c->helo, sizeof(c->helo), helo);
+	free(c->helo);
+	c->helo = xstrdup(helo ? helo : "");
 	c->tls = v != NULL && *v != 0;
 	return (MLT_GO_ON(c, SMFIP_NR_HELO));
 }
@@ -415,14 +465,22 @@ mlt_envrcpt(SMFICTX *ctx, char **argv)
 		return (SMFIS_TEMPFAIL);
 	if (!m->active)
 		mlt_msg_begin(ctx, c, "");
+	/*
+	 * The first stage the milter answers: libmilter takes the SMFIP_NR_*
+	 * flags for it even from an MTA that lacks them (and answers CONTINUE
+	 * itself), so connect, HELO and MAIL cannot refuse.
+	 */
+	if (mlt_mta_refused(ctx, c, m->conf))
+		return (SMFIS_TEMPFAIL);
 	if ((qid = mlt_macro(ctx, "i")) != NULL && *qid)
 		mlt_copy(m->qid, sizeof(m->qid), qid);
 	mlt_txn_fill(&t, c, argv ? argv[0] : "");
 	memset(&v, 0, sizeof(v));	/* relay_decide() may leave parts unset */
 	relay_decide(m->conf, &t, &v);
-	if (m->conf->milter_mode == MILTER_ENFORCE)
-		return (mlt_rcpt_enforce(ctx, c, &t, &v));
-	return (mlt_rcpt_rewrite(ctx, c, &t, &v));
+	/* Anything but an explicit rewrite mode enforces. */
+	if (m->conf->milter_mode == MILTER_REWRITE)
+		return (mlt_rcpt_rewrite(ctx, c, &t, &v));
+	return (mlt_rcpt_enforce(ctx, c, &t, &v));
 }
 
 /* xxfi_eom: rewrite the sender, commit the reservations. */
@@ -487,6 +545,8 @@ mlt_close(SMFICTX *ctx)
 	if (c == NULL)
 		return (SMFIS_CONTINUE);
 	mlt_msg_end(c, 1);
+	free(c->helo);
+	free(c->mta);
 	free(c);
 	smfi_setpriv(ctx, NULL);
 	__atomic_sub_fetch(&mlt_nconn, 1, __ATOMIC_RELAXED);

@@ -220,7 +220,7 @@ main(int argc, char **argv)
 	pthread_detach(tid);
 
 	msg_info("listening on %s, mode %s, %zu customers", conf->milter_socket,
-		 conf->milter_mode == MILTER_ENFORCE ? "enforce" : "rewrite",
+		 conf->milter_mode == MILTER_REWRITE ? "rewrite" : "enforce",
 		 conf->ncustomers);
 	conf = NULL;				/* mltconf owns it now */
 	if (smfi_main() != MI_SUCCESS) {

@@ -77,7 +77,7 @@ mlt_conf_reload(const char *path)
 			 old->milter_socket, c->milter_socket);
 	conf_unref(old);
 	msg_info("configuration reloaded from %s: %zu customers, mode %s", path,
-		 c->ncustomers, c->milter_mode == MILTER_ENFORCE ? "enforce" : "rewrite");
+		 c->ncustomers, c->milter_mode == MILTER_REWRITE ? "rewrite" : "enforce");
 	return (0);
 }
 

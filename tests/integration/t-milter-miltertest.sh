@@ -2,7 +2,9 @@
 # t-milter-miltertest.sh - relayguard-milter under miltertest: every reply
 #	path in rewrite and enforce mode, quotas against a private Redis,
 #	-t, SIGHUP reload (good and bad file), SIGTERM; the protocol flags
-#	negotiated, checked on the wire (tests/milter/wire.py)
+#	negotiated, checked on the wire (tests/milter/wire.py); rewrite mode
+#	only for Postfix, enforce by default (mta.lua); overlong HELO and SASL
+#	names judged uncut (facts.lua)
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/milter/lib.sh"
@@ -23,10 +25,28 @@ is "$rc" 1 "-t: a missing file is an error"
 nok "unknown option" "$MILTER_BIN" -x
 
 # --- enforce mode ---------------------------------------------------------
-milter_conf enforce "unix:$TMP/enforce.sock" >"$TMP/enforce.conf"
+# A registered user of 320 bytes, the longest address (64 + @ + 255), for
+# facts.lua: a front end that cut a longer SASL name would find this user.
+longdom=$(printf '%s.%s.%s.%s.example' "$(printf 'a%.0s' {1..63})" \
+	"$(printf 'b%.0s' {1..63})" "$(printf 'c%.0s' {1..63})" "$(printf 'd%.0s' {1..55})")
+longuser="$(printf 'u%.0s' {1..64})@$longdom"
+is "${#longuser}" 320 "facts: the long user has 320 bytes"
+cat >"$TMP/enforce.extra" <<EOF
+quotas = false
+customer "longco" {
+    domains  = { "$longdom" }
+    licenses = 1
+    users    = { "$longuser" }
+    relay "auth" { allowed_senders = "registered_users"  require_smtp_auth = true }
+}
+EOF
+milter_conf enforce "unix:$TMP/enforce.sock" "$TMP/enforce.extra" >"$TMP/enforce.conf"
 milter_start "$TMP/enforce.conf" || bail_out "milter did not start"
 is "$(stat -c %a "$TMP/enforce.sock")" 660 "unix socket made mode 0660"
 milter_lua enforce.lua
+milter_lua mta.lua -D MODE=enforce
+milter_lua facts.lua -D "LONGUSER=$longuser"
+ok "enforce: alive after the overlong facts" kill -0 "$MILTER_PID"
 milter_stop; rc=$?
 is "$rc" 0 "enforce: SIGTERM stops with status 0"
 like "$(tail -n 1 "$MILTER_LOG")" "stopped$" "enforce: clean stop logged"
@@ -35,6 +55,7 @@ like "$(tail -n 1 "$MILTER_LOG")" "stopped$" "enforce: clean stop logged"
 milter_conf rewrite "unix:$TMP/rewrite.sock" >"$TMP/rewrite.conf"
 milter_start "$TMP/rewrite.conf" || bail_out "milter did not start"
 milter_lua rewrite.lua
+milter_lua mta.lua -D MODE=rewrite
 milter_wire		# SMFIP_NR_* taken and honoured, on the wire
 
 # A bad file on SIGHUP keeps the running configuration.
@@ -58,6 +79,14 @@ ok "still running after several SIGHUPs" kill -0 "$MILTER_PID"
 milter_lua enforce.lua
 milter_stop; rc=$?
 is "$rc" 0 "rewrite: SIGTERM stops with status 0"
+
+# --- no mode line: enforce --------------------------------------------------
+milter_conf default "unix:$TMP/default.sock" >"$TMP/default.conf"
+unlike "$(cat "$TMP/default.conf")" "[^_]mode[[:space:]]*=" "default: the file has no mode line"
+milter_start "$TMP/default.conf" || bail_out "milter did not start"
+like "$(grep 'listening on' "$MILTER_LOG")" "mode enforce" "default: the milter says mode enforce"
+milter_lua mta.lua -D MODE=default
+milter_stop
 
 # --- detached, privileges dropped to "nobody" ------------------------------
 port=$(free_port)

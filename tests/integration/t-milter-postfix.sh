@@ -147,6 +147,8 @@ like "$(sink_mail_for local1@dest.example)" "^<someone@foreign\.example>" \
 	"local submission passes the milter unchanged"
 like "$(grep 'to=<local1@dest.example>' "$MILTER_LOG")" "client=\[127\.0\.0\.1\].*not enforced" \
 	"local submission seen as client 127.0.0.1, not enforced in rewrite mode"
+unlike "$(cat "$MILTER_LOG")" "serves only Postfix" \
+	"rewrite mode: Postfix gives its macro v (smtpd and local submission), no refusal for another MTA"
 qid=$(sed -n 's/.*: \([0-9A-F]*\): sender rewritten: from=<someone@foreign.example> to=<postmaster@acme.example>.*/\1/p' "$MILTER_LOG" | head -n 1)
 like "$qid" "^[0-9A-F]+$" "the milter logs the rewrite with Postfix's queue id"
 like "$(pf_log_grep "$qid: .*from=<postmaster@acme.example>" | head -n 1)" "." \
@@ -158,13 +160,16 @@ like "$(pf_log_grep "$qid: .*from=<postmaster@acme.example>" | head -n 1)" "." \
 # (smarthost), so its map keeps the milter on for everybody; without that
 # setting, only 127.0.0.2 (acme "app") gets it.  With the milter stopped,
 # a client the map skips is still served and one it covers gets 4xx.
+# Here main.cf's connect macro list lacks v and {client_addr}: the milter
+# asks for them itself (smfi_setsymlist), so rewrite mode still serves it.
 "$TOP/ctl/relayguardctl" -c "$CONF" milter-map --milters unix:relayguard/milter.sock >"$TMP/map.all"
 like "$(grep -v '^#' "$TMP/map.all")" "^127\.0\.0\.2/32	unix:relayguard/milter.sock
 0\.0\.0\.0/0	unix:relayguard/milter.sock" "milter-map with an AUTH-only any setting: the milter for every client"
 sed '/relay "smarthost"/,/^    }/d' "$CONF" >"$TMP/no-smarthost.conf"
 "$TOP/ctl/relayguardctl" -c "$TMP/no-smarthost.conf" milter-map --milters unix:relayguard/milter.sock \
 	>"$PF_CONF/relayguard_milter_map"
-pf_conf "smtpd_milter_maps = cidr:$PF_CONF/relayguard_milter_map"
+pf_conf "smtpd_milter_maps = cidr:$PF_CONF/relayguard_milter_map" \
+	"milter_connect_macros = j {daemon_name}"
 pf_reload
 sleep 1
 sink_clear
@@ -183,7 +188,7 @@ like "$(final_reply "$out")" "^4[0-9][0-9] " "milter map, milter down: the any c
 pf_wait_delivered 1 30
 like "$(sink_mail_for map2@dest.example)" "^<hank@globex\.example>" "milter map: skipped client delivered unchanged"
 is "$(sink_mail_for map3@dest.example)" "" "milter map: nothing relayed past the missing milter"
-pf_conf "smtpd_milter_maps ="
+pf_conf "smtpd_milter_maps =" "$(printf '%s\n' "${mcf[@]}" | grep '^milter_connect_macros')"
 milter_start "$CONF" || bail_out "relayguard-milter did not start again"
 pf_reload
 sleep 1

@@ -59,14 +59,23 @@ local function must(err, what)
 end
 
 -- session - connect, send connect info and HELO; o.client, o.helo, o.tls,
---	o.client_macro (default o.client; Sendmail sends "IPv6:...")
+--	o.client_macro (default o.client; Sendmail sends "IPv6:..."),
+--	o.v (the MTA's macro v, default "Postfix 3.7.11"; false: not sent)
 function session(o)
 	local conn = mt.connect(SOCK, 40, 0.05)
 	if conn == nil then
 		error("cannot connect to " .. SOCK)
 	end
 	local ip = o.client or "10.9.9.9"
-	mt.macro(conn, SMFIC_CONNECT, "{client_addr}", o.client_macro or ip)
+	local v = o.v
+	if v == nil then
+		v = "Postfix 3.7.11"
+	end
+	if v then
+		mt.macro(conn, SMFIC_CONNECT, "{client_addr}", o.client_macro or ip, "v", v)
+	else
+		mt.macro(conn, SMFIC_CONNECT, "{client_addr}", o.client_macro or ip)
+	end
 	must(mt.conninfo(conn, o.name or "client.test", ip), "mt.conninfo")
 	if o.tls then
 		mt.macro(conn, SMFIC_HELO, "{tls_version}", "TLSv1.3",
@@ -162,6 +171,30 @@ function eom(conn, desc, qid)
 	local r = mt.getreply(conn)
 	return check(r == SMFIR_CONTINUE or r == SMFIR_ACCEPT,
 		     desc .. ": end of message accepted", "reply " .. reply_name(r))
+end
+
+-- log_count - how many lines of LOG contain every one of the plain strings
+function log_count(...)
+	local want = {...}
+	local f = io.open(LOG, "r")
+	if f == nil then
+		return 0
+	end
+	local n = 0
+	for l in f:lines() do
+		local all = true
+		for _, w in ipairs(want) do
+			if not string.find(l, w, 1, true) then
+				all = false
+				break
+			end
+		end
+		if all then
+			n = n + 1
+		end
+	end
+	f:close()
+	return n
 end
 
 -- log_has - some line of LOG contains every one of the plain strings

@@ -4,7 +4,9 @@
 # SYNOPSIS
 #	. "$TOP/tests/milter/lib.sh"	# after common.sh, tap_init, mktmp
 #	milter_conf MODE SOCKET [EXTRA-FILE] >"$TMP/m.conf"
-#					# SOCKET: "unix:$TMP/m.sock" or a port
+#					# MODE: rewrite, enforce, or default (no
+#					# mode line); SOCKET: "unix:$TMP/m.sock"
+#					# or a port
 #	milter_start "$TMP/m.conf"	# sets MILTER_PID MILTER_SOCK MILTER_LOG
 #	milter_lua enforce.lua		# each "ok"/"not ok" line becomes TAP
 #	milter_wire			# tests/milter/wire.py: negotiation on the wire
@@ -37,7 +39,9 @@ _milter_hook=0
 
 # milter_conf MODE SOCKET|PORT [EXTRA-FILE] - print a test configuration
 milter_conf() {
-	local mode=$1 sock=$2 extra=${3:-}
+	local mode=$1 sock=$2 extra=${3:-} modeline
+	modeline="  mode = \"$mode\""
+	[ "$mode" = default ] && modeline=
 	case $sock in
 	unix:* | inet:*) ;;
 	*) sock="inet:$sock@127.0.0.1" ;;
@@ -48,7 +52,7 @@ milter_conf() {
 # written by tests/milter/lib.sh
 user            = ""
 syslog_facility = "mail"
-milter { socket = "$sock"  mode = "$mode" }
+milter { socket = "$sock"$modeline }
 EOF
 	if [ -n "$extra" ]; then
 		cat "$extra"

@@ -8,8 +8,10 @@ protocol (version 6) itself over the milter's unix socket and checks the
 bytes: offered SMFIP_NR_CONN, SMFIP_NR_HELO and SMFIP_NR_MAIL, the milter
 takes them and sends nothing at connect, HELO and MAIL, and its RCPT
 replies stay in step; not offered, each of those stages gets a CONTINUE.
-The milter must run in rewrite mode with the test configuration of
-tests/milter/lib.sh (198.51.100.10 may relay for acme.example).
+It asks for the macros it needs, the MTA's name (v) among them, and
+without v (not Postfix) RCPT gets a TEMPFAIL.  The milter must run in rewrite mode with the test
+configuration of tests/milter/lib.sh (198.51.100.10 may relay for
+acme.example).
 
 Prints "ok - ..." / "not ok - ..." lines (tests/milter/lib.sh turns them
 into TAP) and exits 1 when a check failed.
@@ -24,6 +26,7 @@ SMFIF_SETSYMLIST = 0x100
 SMFIP_NOBODY, SMFIP_NOHDRS, SMFIP_NOEOH = 0x10, 0x20, 0x40
 SMFIP_NOUNKNOWN, SMFIP_NODATA = 0x100, 0x200
 SMFIP_NR_CONN, SMFIP_NR_HELO, SMFIP_NR_MAIL = 0x1000, 0x2000, 0x4000
+SMFIM_CONNECT = 0
 SKIP = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA
 NR = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL
 
@@ -73,10 +76,20 @@ class Milter:
         cmd, data = self.reply()
         if cmd != b"O" or len(data) < 12:
             raise ValueError("bad negotiation reply %r %r" % (cmd, data[:12]))
+        # then the macro lists asked for: stage (uint32), "names\0"
+        self.symlists = {}
+        rest = data[12:]
+        while len(rest) >= 5:
+            (stage,) = struct.unpack("!I", rest[:4])
+            names, _, rest = rest[4:].partition(b"\0")
+            self.symlists[stage] = names.decode().split()
         return struct.unpack("!III", data[:12])
 
-    def connect_stage(self, ip):
-        self.send(b"D", b"C{client_addr}\0" + ip.encode() + b"\0")
+    def connect_stage(self, ip, v="Postfix 3.7.11"):
+        macros = b"C{client_addr}\0" + ip.encode() + b"\0"
+        if v is not None:
+            macros += b"v\0" + v.encode() + b"\0"
+        self.send(b"D", macros)
         self.send(b"C", b"client.test\0" + b"4" + struct.pack("!H", 4711) + ip.encode() + b"\0")
 
     def quit(self):
@@ -93,6 +106,9 @@ def main():
     check(proto & NR == NR, "NR offered: the milter takes SMFIP_NR_CONN, _HELO and _MAIL",
           "protocol 0x%x" % proto)
     check(actions & SMFIF_CHGFROM, "the milter asks for CHGFROM", "actions 0x%x" % actions)
+    conn_macros = m.symlists.get(SMFIM_CONNECT, [])
+    check("{client_addr}" in conn_macros and "v" in conn_macros,
+          "the milter asks for {client_addr} and v at connect", m.symlists)
     m.connect_stage("198.51.100.10")
     check(m.silent(), "NR offered: no reply to connect")
     m.send(b"H", b"mx.acme.example\0")
@@ -123,6 +139,25 @@ def main():
     cmd, _ = m.reply()
     check(cmd == b"c", "NR not offered: RCPT answered CONTINUE", cmd)
     m.quit()
+
+    # No v (not Postfix): rewrite mode refuses at RCPT, the first stage it
+    # answers (libmilter answers connect, HELO and MAIL itself when the MTA
+    # does not offer SMFIP_NR_*).
+    for proto, how in ((NR | SKIP, "NR offered"), (SKIP, "NR not offered")):
+        m = Milter(path)
+        m.negotiate(proto)
+        m.connect_stage("198.51.100.10", v=None)
+        m.send(b"H", b"mx.acme.example\0")
+        m.send(b"M", b"<app@foreign.example>\0")
+        if proto & NR:
+            got = [] if m.silent() else [b"?"]
+        else:
+            got = [m.reply()[0] for _ in range(3)]
+        m.send(b"R", b"<w03@dest.example>\0")
+        cmd, _ = m.reply()
+        check(cmd == b"t" and got in ([], [b"c", b"c", b"c"]),
+              how + ", v missing: RCPT answered TEMPFAIL", got, cmd)
+        m.quit()
     return 1 if failed else 0
 
 

@@ -340,7 +340,7 @@ test_defaults(void **state)
 	assert_int_equal(c->max_connections, 2048);
 	assert_int_equal(c->idle_timeout, 600);
 	assert_string_equal(c->milter_socket, "inet:8891@127.0.0.1");
-	assert_int_equal(c->milter_mode, MILTER_REWRITE);
+	assert_int_equal(c->milter_mode, MILTER_ENFORCE);
 	assert_string_equal(c->path, "t.conf");
 	assert_null(conf_customer_by_ip(c, ip("192.0.2.1")));
 	assert_null(conf_customer_by_domain(c, "acme.example", NULL));
