@@ -3,9 +3,12 @@
 # build and test, only those missing.  Non-interactive; Postfix is
 # installed with "No configuration" so the system's mail setup is untouched.
 set -e
+# m4 builds the test Sendmail's .cf; Sendmail itself conflicts with Postfix
+# and is downloaded and extracted by tests/lib/sendmail.sh, never installed.
 PKGS="build-essential pkg-config clang libmilter-dev libconfuse-dev libhiredis-dev
 libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server postfix swaks
-miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3"
+miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3
+m4"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
