@@ -6,10 +6,12 @@
 # recommends but a test uses is listed here: swaks needs Net::SSLeay for
 # STARTTLS and IO::Socket::INET6 for IPv6 clients.
 set -e
+# m4 builds the test Sendmail's .cf; Sendmail itself conflicts with Postfix
+# and is downloaded and extracted by tests/lib/sendmail.sh, never installed.
 PKGS="build-essential pkg-config clang libmilter-dev libconfuse-dev libhiredis-dev
 libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server postfix swaks
 miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3
-libnet-ssleay-perl libio-socket-inet6-perl"
+libnet-ssleay-perl libio-socket-inet6-perl m4"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

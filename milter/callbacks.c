@@ -412,10 +412,21 @@ mlt_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		c->stop_refused = 1;	/* stopped since negotiation */
 	}
 	if (v && *v) {
-		/* Sendmail writes IPv6 clients as "IPv6:addr", Postfix as "addr". */
+		struct in6_addr a6;
+		struct in_addr a4;
+
+		/*
+		 * Sendmail writes IPv6 clients as "IPv6:0:0:0:0:0:0:0:1",
+		 * Postfix as "::1": logs and replies show one canonical form.
+		 */
 		if (strncasecmp(v, "IPv6:", 5) == 0)
 			v += 5;
-		mlt_copy(c->client, sizeof(c->client), v);
+		if (inet_pton(AF_INET6, v, &a6) == 1)
+			inet_ntop(AF_INET6, &a6, c->client, sizeof(c->client));
+		else if (inet_pton(AF_INET, v, &a4) == 1)
+			inet_ntop(AF_INET, &a4, c->client, sizeof(c->client));
+		else
+			mlt_copy(c->client, sizeof(c->client), v);
 	} else if (sa && sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((struct sockaddr_in *) (void *) sa)->sin_addr,
 			  c->client, sizeof(c->client));
