@@ -161,17 +161,6 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 		ip_format(ip, v->client, sizeof(v->client));
 	else
 		relay_clean(v->client, sizeof(v->client), t->client_addr ? t->client_addr : "");
-	/* Facts too long to be real: refused here, never cut into other ones. */
-	if (t->helo && strlen(t->helo) > RG_HELO_MAX) {
-		relay_refuse(v, RG_BAD_INPUT, v->client, "HELO name longer than 255 bytes");
-		snprintf(v->reply, sizeof(v->reply), "501 5.5.4 HELO name too long.");
-		return;
-	}
-	if (t->sasl_username && strlen(t->sasl_username) > RG_SASL_MAX) {
-		relay_refuse(v, RG_BAD_INPUT, v->client, "SASL username longer than 320 bytes");
-		snprintf(v->reply, sizeof(v->reply), "501 5.5.4 SASL username too long.");
-		return;
-	}
 	if (domain_canon(t->helo ? t->helo : "", helo, sizeof(helo)) == 0)
 		helo[0] = 0;
 	if (addr_parse(t->sender ? t->sender : "", &v->from, &err) < 0) {
@@ -186,6 +175,21 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 		addr_parse("", &v->to, &err);
 		snprintf(why, sizeof(why), "unparsable recipient: %s", err);
 		relay_refuse(v, RG_BAD_INPUT, v->client, why);
+		return;
+	}
+
+	/*
+	 * Facts too long to be real: refused here, never cut into other ones
+	 * (after the addresses, so that the log line names them).
+	 */
+	if (t->helo && strlen(t->helo) > RG_HELO_MAX) {
+		relay_refuse(v, RG_BAD_INPUT, v->client, "HELO name longer than 255 bytes");
+		snprintf(v->reply, sizeof(v->reply), "501 5.5.4 HELO name too long.");
+		return;
+	}
+	if (t->sasl_username && strlen(t->sasl_username) > RG_SASL_MAX) {
+		relay_refuse(v, RG_BAD_INPUT, v->client, "SASL username longer than 320 bytes");
+		snprintf(v->reply, sizeof(v->reply), "501 5.5.4 SASL username too long.");
 		return;
 	}
 

@@ -29,7 +29,6 @@ struct txn {
 	char   *sasl;
 	char   *sender;
 	int	tls;
-	char   *mta_refused;		/* rewrite mode beside a non-Postfix MTA: why */
 	unsigned nrcpt;			/* recipients accepted */
 	char   *customer;		/* the customer of the accepted recipients */
 	int	reserved;		/* its reservation is in Redis */
@@ -128,27 +127,6 @@ txn_set_queue_id(struct txn *x, const char *qid)
 {
 	if (qid && *qid && strcmp(qid, x->queue_id) != 0)
 		txn_set(&x->queue_id, qid);
-}
-
-/*
- * txn_mta - the MTA's name and version (milter macro v).  Rewrite mode
- * trusts a policy service to have made every refusal, which only Postfix
- * has: under any other MTA, or one that does not say, nothing is relayed.
- */
-void
-txn_mta(struct txn *x, const char *v)
-{
-	char	why[200];
-
-	if (x->mode != TXN_REWRITE || (v && strncmp(v, "Postfix", 7) == 0)) {
-		free(x->mta_refused);
-		x->mta_refused = NULL;
-		return;
-	}
-	snprintf(why, sizeof(why), "rewrite mode serves only Postfix, and the MTA says %s%.60s%s;"
-		 " use mode = \"enforce\"", v && *v ? "\"" : "", v && *v ? v : "nothing",
-		 v && *v ? "\"" : "");
-	txn_set(&x->mta_refused, why);
 }
 
 /* The facts of one RCPT (or of end of message) for relay_decide(). */
@@ -257,10 +235,7 @@ txn_rcpt(struct txn *x, const char *rcpt, txn_done_fn done, void *arg)
 	memset(v, 0, sizeof(*v));
 	relay_decide(x->conf, &x->rt, v);
 	if (x->mode == TXN_REWRITE) {
-		if (x->mta_refused) {
-			relay_refuse(v, RG_BACKEND_ERROR, v->client, x->mta_refused);
-			txn_log(x, v, NULL);
-		} else if (v->cls == RG_TOO_MANY_RECIPIENTS || v->cls == RG_STARTTLS_REQUIRED) {
+		if (v->cls == RG_TOO_MANY_RECIPIENTS || v->cls == RG_STARTTLS_REQUIRED) {
 			txn_log(x, v, NULL);
 		} else if (v->code != 0) {
 			/* The policy service decides: what it let through passes. */
@@ -437,7 +412,6 @@ txn_free(struct txn *x)
 	free(x->helo);
 	free(x->sasl);
 	free(x->sender);
-	free(x->mta_refused);
 	free(x->customer);
 	free(x->rewrite);
 	free(x->rewrite_from);
@@ -498,7 +472,7 @@ txn_size(const struct txn *x)
 {
 	return (sizeof(*x) + txn_strsize(x->instance) + txn_strsize(x->queue_id)
 		+ txn_strsize(x->client) + txn_strsize(x->helo) + txn_strsize(x->sasl)
-		+ txn_strsize(x->sender) + txn_strsize(x->mta_refused)
+		+ txn_strsize(x->sender)
 		+ txn_strsize(x->customer) + txn_strsize(x->rewrite)
 		+ txn_strsize(x->rewrite_from) + txn_strsize(x->rcpt));
 }

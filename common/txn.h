@@ -24,8 +24,9 @@
  *	the milter in enforce mode).  TXN_REWRITE is the milter beside the
  *	policy service (DESIGN 4): it enforces only the null-sender
  *	recipient limit and the TLS rule, logs any other refusal as "not
- *	enforced", does no quota work, and refuses everything (4xx) when
- *	the MTA did not say it is Postfix (txn_mta()).
+ *	enforced", and does no quota work.  (That it serves only Postfix is
+ *	the milter's to check: it is a property of the MTA, not of a
+ *	transaction.)
  *
  *	Quota calls go through a struct txn_quota: the asynchronous one
  *	answers later from the event loop, the blocking one before the call
@@ -82,7 +83,6 @@ void	txn_facts(struct txn *, const struct txn_facts *);
 int	txn_same(const struct txn *, const struct txn_facts *);
 void	txn_reconf(struct txn *, struct rg_conf *);
 void	txn_set_queue_id(struct txn *, const char *);
-void	txn_mta(struct txn *, const char *v_macro);
 void	txn_rcpt(struct txn *, const char *rcpt, txn_done_fn, void *arg);
 void	txn_eom(struct txn *, unsigned rcpt_count, txn_done_fn, void *arg);
 void	txn_abort(struct txn *);

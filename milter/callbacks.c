@@ -6,17 +6,18 @@
  *	smfi_register(mlt_desc);
  *
  * DESCRIPTION
- *	A connection context (client address, HELO name, TLS) holds one
- *	message context (configuration reference, sender, SASL name, queue
- *	id, recipients accepted, pending rewrite, quota reservations).  The
- *	message context is reset at MAIL, at abort and at close; a message
- *	that did not reach end of message gives its quota reservations back
- *	there at once.  All of it lives behind smfi_setpriv(): callbacks of
- *	one connection never overlap but may run on different threads.
+ *	A connection context (client address, HELO name, TLS, the MTA's
+ *	name) holds the message in progress as the engine's struct txn
+ *	(common/txn.c), made at MAIL and ended at end of message, abort or
+ *	close; a message that did not reach end of message gives its quota
+ *	reservations back there at once.  All of it lives behind
+ *	smfi_setpriv(): callbacks of one connection never overlap but may
+ *	run on different threads.  Quota calls are blocking, on connections
+ *	lent by qpool.c.
  *
- *	Each RCPT becomes one struct rg_txn for relay_decide(); the milter
- *	adds no rule of its own.  What it does with the verdict depends on
- *	the mode of the configuration the message started with:
+ *	Each RCPT is txn_rcpt(), end of message txn_eom(); the milter adds
+ *	no rule of its own.  The transaction's mode is the configuration's,
+ *	as the message started:
  *
  *	enforce	every refusal is the RCPT's reply; an accepted RCPT reserves
  *		quota (when quotas are on), committed at end of message.
@@ -63,36 +64,20 @@
 
 #include "log.h"
 #include "milter.h"
+#include "txn.h"
 #include "xmem.h"
 
-#define MLT_QID_MAX	64
 #define MLT_MTA_LOG_MAX	100		/* of v, in the log */
 
-struct mlt_msg {
-	int	active;			/* between MAIL and its end */
-	struct rg_conf *conf;		/* one reference for the whole message */
-	unsigned gen;			/* conf's generation (quota pool) */
-	char   *sender;			/* as the client gave it, uncut */
-	char   *sasl;			/* {auth_authen}, "" when none, uncut */
-	char	instance[48];
-	char	qid[MLT_QID_MAX];
-	unsigned nrcpt;			/* recipients accepted so far */
-	int	null_sender;
-	char	from[RG_ADDR_MAX + 8];	/* the parsed sender, for the rewrite log */
-	char	rewrite[RG_ADDR_MAX + 16];	/* new sender, or "" */
-	char  **reserved;		/* customers holding a reservation */
-	size_t	nreserved;
-};
-
 struct mlt_conn {
-	char	client[80];
+	char   *client;			/* {client_addr} as the MTA wrote it */
 	char   *helo;			/* as the client gave it, uncut; NULL before HELO */
 	char   *mta;			/* connect macro v ("Postfix 3.7.11"); NULL if missing */
 	int	tls;
 	unsigned long noreply;		/* SMFIP_NR_* agreed at negotiation */
 	int	stop_refused;		/* stopping at connect: refuse at RCPT */
 	int	mta_warned;		/* the non-Postfix refusal is logged */
-	struct mlt_msg msg;
+	struct txn *txn;		/* the message in progress, or NULL */
 };
 
 /*
@@ -106,6 +91,7 @@ struct mlt_conn {
 #define MLT_GO_ON(c, flag) (((c)->noreply & (flag)) ? SMFIS_NOREPLY : SMFIS_CONTINUE)
 
 static char mlt_inst_prefix[24];
+static struct txn_quota *mlt_tq;	/* blocking quota calls on qpool.c */
 static unsigned long mlt_inst_seq;
 static unsigned mlt_nconn;		/* connection contexts alive */
 static int mlt_stopping;		/* no new connections */
@@ -118,12 +104,6 @@ mlt_macro(SMFICTX *ctx, const char *name)
 
 	snprintf(buf, sizeof(buf), "%s", name);
 	return (smfi_getsymval(ctx, buf));
-}
-
-static void
-mlt_copy(char *out, size_t outlen, const char *in)
-{
-	snprintf(out, outlen, "%s", in ? in : "");
 }
 
 /* The connection context; made here too if connect never ran. */
@@ -168,196 +148,56 @@ mlt_mta_refused(SMFICTX *ctx, struct mlt_conn *c, const struct rg_conf *conf)
 		c->mta_warned = 1;
 		msg_warn("NOQUEUE: client=[%s]: rewrite mode serves only Postfix, but the MTA's"
 			 " macro v is %s%.*s%s: temporary failure for this session;"
-			 " use mode = \"enforce\" with this MTA", *c->client ? c->client : "unknown",
+			 " use mode = \"enforce\" with this MTA", c->client ? c->client : "unknown",
 			 c->mta ? "\"" : "missing", MLT_MTA_LOG_MAX, c->mta ? c->mta : "",
 			 c->mta ? "\"" : "");
 	}
 	return (1);
 }
 
+/* End the message: give back what it did not commit, drop it. */
 static void
-mlt_txn_fill(struct rg_txn *t, const struct mlt_conn *c, const char *rcpt)
+mlt_msg_end(struct mlt_conn *c)
 {
-	const struct mlt_msg *m = &c->msg;
-
-	memset(t, 0, sizeof(*t));
-	t->queue_id = m->qid;
-	t->instance = m->instance;
-	t->client_addr = c->client;
-	t->helo = c->helo ? c->helo : "";
-	t->sasl_username = m->sasl ? m->sasl : "";
-	t->tls = c->tls;
-	t->sender = m->sender ? m->sender : "";
-	t->recipient = rcpt ? rcpt : "";
-	t->nrcpt = m->nrcpt;
-}
-
-/* The decision line; a refusal also shows the reply the MTA gets. */
-static void
-mlt_log(const struct rg_txn *t, const struct rg_verdict *v)
-{
-	char	line[2048];
-
-	if (v->code == 0) {
-		relay_log(t, v);
+	if (c->txn == NULL)
 		return;
-	}
-	relay_format_log(t, v, line, sizeof(line));
-	msg_info("%s reply=\"%s\"", line, v->reply);
+	txn_abort(c->txn);
+	txn_free(c->txn);
+	c->txn = NULL;
 }
 
-/* Give back (release) or confirm (commit) every reservation of the message. */
-static enum quota_result
-mlt_quota_finish(struct mlt_conn *c, int commit)
-{
-	struct mlt_msg *m = &c->msg;
-	enum quota_result r, worst = QUOTA_OK;
-	struct quota_sync *qs;
-	struct rg_txn t;
-	unsigned qgen;
-	size_t	i;
-
-	if (m->nreserved == 0)
-		return (QUOTA_OK);
-	mlt_txn_fill(&t, c, "");
-	/*
-	 * Every recipient reserved was accepted here, and the MTA asks the
-	 * milter last (Postfix runs its own restrictions first): commit them
-	 * as reserved (rcpt_count 0).
-	 */
-	t.rcpt_count = 0;
-	qs = mlt_qpool_get(m->conf, m->gen, &qgen);
-	for (i = 0; i < m->nreserved; i++) {
-		r = qs == NULL ? QUOTA_BACKEND_ERROR : commit
-		    ? quota_sync_commit(qs, m->conf, &t, m->reserved[i])
-		    : quota_sync_release(qs, m->conf, &t, m->reserved[i]);
-		if (r != QUOTA_OK) {
-			msg_warn("%s: quota %s for customer %s: %s", *m->qid ? m->qid : "NOQUEUE",
-				 commit ? "commit" : "release", m->reserved[i],
-				 quota_result_name(r));
-			worst = r;
-		}
-	}
-	mlt_qpool_put(qs, qgen);
-	return (worst);
-}
-
-/* End the message: give back what it did not commit, drop its state. */
-static void
-mlt_msg_end(struct mlt_conn *c, int release)
-{
-	struct mlt_msg *m = &c->msg;
-	size_t	i;
-
-	if (!m->active)
-		return;
-	if (release)
-		mlt_quota_finish(c, 0);
-	for (i = 0; i < m->nreserved; i++)
-		free(m->reserved[i]);
-	free(m->reserved);
-	free(m->sender);
-	free(m->sasl);
-	conf_unref(m->conf);
-	memset(m, 0, sizeof(*m));
-}
-
+/* A message from MAIL on: the engine's transaction on the current config. */
 static void
 mlt_msg_begin(SMFICTX *ctx, struct mlt_conn *c, const char *sender)
 {
-	struct mlt_msg *m = &c->msg;
+	struct rg_conf *conf;
 	const char *v;
+	char	inst[48];
 
-	mlt_msg_end(c, 1);
-	m->active = 1;
-	m->conf = mlt_conf_get(&m->gen);
-	m->sender = xstrdup(sender ? sender : "");
-	v = mlt_macro(ctx, "{auth_authen}");
-	m->sasl = xstrdup(v ? v : "");
-	mlt_copy(m->qid, sizeof(m->qid), mlt_macro(ctx, "i"));
-	snprintf(m->instance, sizeof(m->instance), "%s.%lx", mlt_inst_prefix,
+	mlt_msg_end(c);
+	conf = mlt_conf_get(NULL);
+	/* Anything but an explicit rewrite mode enforces. */
+	c->txn = txn_new(conf, conf->milter_mode == MILTER_REWRITE ? TXN_REWRITE : TXN_DECIDE,
+			 mlt_tq);
+	conf_unref(conf);
+	snprintf(inst, sizeof(inst), "%s.%lx", mlt_inst_prefix,
 		 __atomic_add_fetch(&mlt_inst_seq, 1, __ATOMIC_RELAXED));
 	/* TLS macros come with HELO; look again in case of a late EHLO. */
 	if ((v = mlt_macro(ctx, "{tls_version}")) != NULL && *v)
 		c->tls = 1;
+	v = mlt_macro(ctx, "{auth_authen}");
+	txn_facts(c->txn, &(struct txn_facts) {
+		.instance = inst, .queue_id = mlt_macro(ctx, "i"), .client = c->client,
+		.helo = c->helo, .sasl = v ? v : "", .tls = c->tls, .sender = sender,
+	});
 }
 
+/* The verdict of a call, kept for the callback's reply. */
 static void
-mlt_note_reserved(struct mlt_msg *m, const char *customer)
+mlt_answered(void *arg, struct txn *x, const struct rg_verdict *v)
 {
-	size_t	i;
-
-	for (i = 0; i < m->nreserved; i++)
-		if (strcmp(m->reserved[i], customer) == 0)
-			return;
-	m->reserved = xreallocarray(m->reserved, m->nreserved + 1, sizeof(char *));
-	m->reserved[m->nreserved++] = xstrdup(customer);
-}
-
-/* An accepted RCPT: count it, remember a rewrite the verdict asks for. */
-static sfsistat
-mlt_rcpt_accepted(struct mlt_msg *m, const struct rg_verdict *v)
-{
-	m->nrcpt++;
-	m->null_sender = v->from.null;
-	if (v->rewrite[0] && !v->from.null) {
-		if (m->rewrite[0] == 0) {
-			mlt_copy(m->rewrite, sizeof(m->rewrite), v->rewrite);
-			mlt_copy(m->from, sizeof(m->from), v->from.text);
-		} else if (strcmp(m->rewrite, v->rewrite) != 0) {
-			msg_warn("%s: recipients ask for different senders <%s> and <%s>;"
-				 " keeping the first", *m->qid ? m->qid : "NOQUEUE",
-				 m->rewrite, v->rewrite);
-		}
-	}
-	return (SMFIS_CONTINUE);
-}
-
-static sfsistat
-mlt_rcpt_enforce(SMFICTX *ctx, struct mlt_conn *c, const struct rg_txn *t,
-		 struct rg_verdict *v)
-{
-	struct mlt_msg *m = &c->msg;
-	struct quota_sync *qs;
-	enum quota_result r;
-	unsigned qgen;
-
-	if (v->code == 0 && m->conf->quotas && v->customer != NULL) {
-		qs = mlt_qpool_get(m->conf, m->gen, &qgen);
-		r = qs ? quota_sync_reserve(qs, m->conf, t, v) : QUOTA_BACKEND_ERROR;
-		mlt_qpool_put(qs, qgen);
-		if (r == QUOTA_OK)
-			mlt_note_reserved(m, v->customer->name);
-		quota_apply(m->conf, v, r);
-	}
-	mlt_log(t, v);
-	if (v->code != 0)
-		return (mlt_reply_set(ctx, v));
-	return (mlt_rcpt_accepted(m, v));
-}
-
-static sfsistat
-mlt_rcpt_rewrite(SMFICTX *ctx, struct mlt_conn *c, const struct rg_txn *t,
-		 struct rg_verdict *v)
-{
-	char	line[2048];
-
-	switch (v->cls) {
-	case RG_TOO_MANY_RECIPIENTS:
-	case RG_STARTTLS_REQUIRED:
-		mlt_log(t, v);
-		return (mlt_reply_set(ctx, v));
-	case RG_ACCEPT:
-		if (v->rewrite[0])
-			relay_log(t, v);
-		return (mlt_rcpt_accepted(&c->msg, v));
-	default:
-		relay_format_log(t, v, line, sizeof(line));
-		msg_info("%s reply=\"%s\" (not enforced: rewrite mode, the policy service decides)",
-			 line, v->reply);
-		c->msg.nrcpt++;
-		return (SMFIS_CONTINUE);
-	}
+	(void) x;
+	*(struct rg_verdict *) arg = *v;
 }
 
 /*
@@ -411,31 +251,21 @@ mlt_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 			return (SMFIS_TEMPFAIL);
 		c->stop_refused = 1;	/* stopped since negotiation */
 	}
+	free(c->client);
+	c->client = NULL;
 	if (v && *v) {
-		struct in6_addr a6;
-		struct in_addr a4;
+		/* As written: the engine reads Sendmail's "IPv6:..." too. */
+		c->client = xstrdup(v);
+	} else if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+		char	host[INET6_ADDRSTRLEN];
+		const void *a = sa->sa_family == AF_INET
+		? (const void *) &((struct sockaddr_in *) (void *) sa)->sin_addr
+		: (const void *) &((struct sockaddr_in6 *) (void *) sa)->sin6_addr;
 
-		/*
-		 * Sendmail writes IPv6 clients as "IPv6:0:0:0:0:0:0:0:1",
-		 * Postfix as "::1": logs and replies show one canonical form.
-		 */
-		if (strncasecmp(v, "IPv6:", 5) == 0)
-			v += 5;
-		if (inet_pton(AF_INET6, v, &a6) == 1)
-			inet_ntop(AF_INET6, &a6, c->client, sizeof(c->client));
-		else if (inet_pton(AF_INET, v, &a4) == 1)
-			inet_ntop(AF_INET, &a4, c->client, sizeof(c->client));
-		else
-			mlt_copy(c->client, sizeof(c->client), v);
-	} else if (sa && sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *) (void *) sa)->sin_addr,
-			  c->client, sizeof(c->client));
-	} else if (sa && sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) (void *) sa)->sin6_addr,
-			  c->client, sizeof(c->client));
-	} else {
-		c->client[0] = 0;
+		if (inet_ntop(sa->sa_family, a, host, sizeof(host)) != NULL)
+			c->client = xstrdup(host);
 	}
+	mlt_mta_note(ctx, c);
 	return (MLT_GO_ON(c, SMFIP_NR_CONN));
 }
 
@@ -467,31 +297,22 @@ static sfsistat
 mlt_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct mlt_conn *c = mlt_conn_get(ctx);
-	struct mlt_msg *m = &c->msg;
 	struct rg_verdict v;
-	struct rg_txn t;
-	const char *qid;
 
 	if (c->stop_refused)
 		return (SMFIS_TEMPFAIL);
-	if (!m->active)
+	if (c->txn == NULL)
 		mlt_msg_begin(ctx, c, "");
 	/*
 	 * The first stage the milter answers: libmilter takes the SMFIP_NR_*
 	 * flags for it even from an MTA that lacks them (and answers CONTINUE
 	 * itself), so connect, HELO and MAIL cannot refuse.
 	 */
-	if (mlt_mta_refused(ctx, c, m->conf))
+	if (mlt_mta_refused(ctx, c, txn_conf(c->txn)))
 		return (SMFIS_TEMPFAIL);
-	if ((qid = mlt_macro(ctx, "i")) != NULL && *qid)
-		mlt_copy(m->qid, sizeof(m->qid), qid);
-	mlt_txn_fill(&t, c, argv ? argv[0] : "");
-	memset(&v, 0, sizeof(v));	/* relay_decide() may leave parts unset */
-	relay_decide(m->conf, &t, &v);
-	/* Anything but an explicit rewrite mode enforces. */
-	if (m->conf->milter_mode == MILTER_REWRITE)
-		return (mlt_rcpt_rewrite(ctx, c, &t, &v));
-	return (mlt_rcpt_enforce(ctx, c, &t, &v));
+	txn_set_queue_id(c->txn, mlt_macro(ctx, "i"));
+	txn_rcpt(c->txn, argv ? argv[0] : "", mlt_answered, &v);
+	return (v.code != 0 ? mlt_reply_set(ctx, &v) : SMFIS_CONTINUE);
 }
 
 /* xxfi_eom: rewrite the sender, commit the reservations. */
@@ -499,40 +320,36 @@ static sfsistat
 mlt_eom(SMFICTX *ctx)
 {
 	struct mlt_conn *c = mlt_conn_get(ctx);
-	struct mlt_msg *m = &c->msg;
 	char	newfrom[RG_ADDR_MAX + 24];
-	const char *qid;
+	const char *qid, *rewrite, *from;
 	struct rg_verdict v;
-	enum quota_result r;
 	sfsistat st = SMFIS_CONTINUE;
 
-	if (!m->active)
+	if (c->txn == NULL)
 		return (SMFIS_CONTINUE);
-	if ((qid = mlt_macro(ctx, "i")) != NULL && *qid)
-		mlt_copy(m->qid, sizeof(m->qid), qid);
-	qid = *m->qid ? m->qid : "NOQUEUE";
-	if (m->rewrite[0] && !m->null_sender) {
-		snprintf(newfrom, sizeof(newfrom), "<%s>", m->rewrite);
+	txn_set_queue_id(c->txn, mlt_macro(ctx, "i"));
+	qid = txn_queue_id(c->txn);
+	if ((rewrite = txn_rewrite(c->txn, &from)) != NULL) {
+		snprintf(newfrom, sizeof(newfrom), "<%s>", rewrite);
 		if (smfi_chgfrom(ctx, newfrom, NULL) == MI_SUCCESS) {
-			msg_info("%s: sender rewritten: from=<%s> to=<%s>", qid, m->from, m->rewrite);
+			msg_info("%s: sender rewritten: from=<%s> to=<%s>", qid, from, rewrite);
 		} else {
 			msg_error("%s: smfi_chgfrom(%s) failed (CHGFROM not negotiated?):"
 				  " deferring the message", qid, newfrom);
 			memset(&v, 0, sizeof(v));
-			relay_refuse(&v, RG_BACKEND_ERROR, c->client, "sender rewrite failed");
+			relay_refuse(&v, RG_BACKEND_ERROR, c->client ? c->client : "",
+				     "sender rewrite failed");
 			st = mlt_reply_set(ctx, &v);
 		}
 	}
-	if (st == SMFIS_CONTINUE && m->nreserved && (r = mlt_quota_finish(c, 1)) != QUOTA_OK) {
-		memset(&v, 0, sizeof(v));
-		quota_apply(m->conf, &v, r);
-		if (v.code != 0) {
-			msg_info("%s: end of message refused: %s", qid, v.reply);
+	if (st == SMFIS_CONTINUE) {
+		/* The MTA asks the milter last: what was accepted here was accepted. */
+		txn_eom(c->txn, 0, mlt_answered, &v);
+		if (v.code != 0)
 			st = mlt_reply_set(ctx, &v);
-		}
 	}
-	/* Committed reservations stay; a refused message gives back its own. */
-	mlt_msg_end(c, st != SMFIS_CONTINUE);
+	/* Committed reservations stay; a refused message gave back its own. */
+	mlt_msg_end(c);
 	return (st);
 }
 
@@ -543,7 +360,7 @@ mlt_abort(SMFICTX *ctx)
 	struct mlt_conn *c = smfi_getpriv(ctx);
 
 	if (c)
-		mlt_msg_end(c, 1);
+		mlt_msg_end(c);
 	return (SMFIS_CONTINUE);
 }
 
@@ -555,7 +372,8 @@ mlt_close(SMFICTX *ctx)
 
 	if (c == NULL)
 		return (SMFIS_CONTINUE);
-	mlt_msg_end(c, 1);
+	mlt_msg_end(c);
+	free(c->client);
 	free(c->helo);
 	free(c->mta);
 	free(c);
@@ -590,6 +408,15 @@ mlt_callbacks_init(void)
 		rnd = (unsigned) getpid() * 2654435761u ^ (unsigned) time(NULL);
 	snprintf(mlt_inst_prefix, sizeof(mlt_inst_prefix), "m%x.%lx", rnd,
 		 (unsigned long) getpid());
+	mlt_tq = txn_quota_blocking(mlt_qpool_lend, mlt_qpool_return);
+}
+
+/* mlt_callbacks_done - release what mlt_callbacks_init() made (at exit) */
+void
+mlt_callbacks_done(void)
+{
+	txn_quota_free(mlt_tq);
+	mlt_tq = NULL;
 }
 
 /* mlt_callbacks_stop - refuse new connections (temporarily) from now on */

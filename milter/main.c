@@ -100,6 +100,7 @@ mlt_shutdown(int status)
 		msg_warn("exiting with %u connections still open", mlt_conn_count());
 		exit(status);
 	}
+	mlt_callbacks_done();
 	mlt_qpool_free();
 	mlt_conf_done();
 	msg_info("stopped");

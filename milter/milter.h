@@ -34,6 +34,7 @@ void	mlt_conf_done(void);
 /* callbacks.c */
 extern struct smfiDesc mlt_desc;
 void	mlt_callbacks_init(void);
+void	mlt_callbacks_done(void);
 void	mlt_callbacks_stop(void);
 unsigned mlt_conn_count(void);
 
@@ -44,6 +45,8 @@ size_t	mlt_reply_text(char *out, size_t outlen, const char *in);
 /* qpool.c */
 struct quota_sync *mlt_qpool_get(const struct rg_conf *, unsigned gen, unsigned *qgen);
 void	mlt_qpool_put(struct quota_sync *, unsigned qgen);
+struct quota_sync *mlt_qpool_lend(const struct rg_conf *, void **token);
+void	mlt_qpool_return(struct quota_sync *, void *token);
 void	mlt_qpool_free(void);
 
 #endif

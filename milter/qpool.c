@@ -18,6 +18,7 @@
  *	server takes effect without a restart.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "milter.h"
@@ -90,6 +91,23 @@ mlt_qpool_put(struct quota_sync *qs, unsigned gen)
 	e->next = qpool_idle;
 	qpool_idle = e;
 	pthread_mutex_unlock(&qpool_lock);
+}
+
+/* mlt_qpool_lend, mlt_qpool_return - get and put for txn_quota_blocking() */
+struct quota_sync *
+mlt_qpool_lend(const struct rg_conf *conf, void **token)
+{
+	unsigned qgen;
+	struct quota_sync *qs = mlt_qpool_get(conf, (unsigned) conf->generation, &qgen);
+
+	*token = (void *) (uintptr_t) qgen;
+	return (qs);
+}
+
+void
+mlt_qpool_return(struct quota_sync *qs, void *token)
+{
+	mlt_qpool_put(qs, (unsigned) (uintptr_t) token);
 }
 
 /* mlt_qpool_free - close every idle quota connection (at exit) */

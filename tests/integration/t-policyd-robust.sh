@@ -61,8 +61,13 @@ is "$(auth "sasl_username=$LONG")" "action=OK" "the 319-byte user relays with SM
 is "$(auth "sasl_username=$LONG.")" "action=OK" "... also written with a trailing dot"
 tail=$(printf 'z%.0s' {1..80})
 out=$(auth "sasl_username=$LONG.$tail")
-unlike "$out" "^action=OK" "a 400-byte SASL name beginning with that user is not that user"
-note "400-byte SASL name: $out"
+is "$out" "action=501 5.5.4 SASL username too long." \
+	"a 400-byte SASL name beginning with that user is not that user: refused as overlong"
+# The same for a HELO name: 600 bytes whose first 255 would be a name.
+helo=$(printf 'a%.0s' {1..242}).acme.example
+is "$(rcpt sender=bob@acme.example "helo_name=$helo")" "action=OK" "a 255-byte HELO name is a name"
+is "$(rcpt sender=bob@acme.example "helo_name=$helo$(printf 'x%.0s' {1..345})")" \
+	"action=501 5.5.4 HELO name too long." "a 600-byte HELO name is refused as overlong"
 
 # The unix socket listener, with its mode.
 is "$(stat -c %a "$TMP/policyd.sock")" 660 "unix socket mode 0660 by default"

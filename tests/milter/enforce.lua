@@ -110,9 +110,9 @@ close(c)
 -- malformed addresses
 c = session{client = "192.0.2.5", helo = "printer.acme.example"}
 mail(c, {from = "<scan@acme.example>"})
-refuse(c, "e15 x@dest.example", "501 5.1.3 Bad address syntax.", "unparsable recipient",
+refuse(c, "e15@dest..example", "501 5.1.3 Bad address syntax.", "unparsable recipient",
        'reason="unparsable recipient')
-mail(c, {from = "<scan@@acme.example>"})
+mail(c, {from = "<scan@acme..example>"})
 refuse(c, "e16@dest.example", "553 5.1.7 Bad sender address syntax.", "unparsable sender",
        'reason="unparsable sender')
 close(c)

@@ -13,16 +13,6 @@ dofile(DIR .. "/lib.lua")
 
 local c, r
 
--- refused5 - the RCPT gets a 5xx reply (not CONTINUE, not ACCEPT)
-local function refused5(conn, to, desc)
-	local rr = rcpt(conn, to)
-	local text, line = log_reply(to)
-	return check(rr == SMFIR_REPLYCODE and text ~= nil and string.sub(text, 1, 1) == "5",
-		     desc .. ": <" .. to .. "> refused with 5xx",
-		     "got reply " .. reply_name(rr) .. " \"" .. tostring(text) .. "\"",
-		     line and ("log: " .. line) or "no log line")
-end
-
 -- HELO: 255 bytes under acme.example, the longest valid name
 local helo255 = string.rep("a", 63) .. "." .. string.rep("b", 63) .. "." ..
 		string.rep("c", 63) .. "." .. string.rep("d", 50) .. ".acme.example"
@@ -38,7 +28,8 @@ close(c)
 
 c = session{client = "198.51.100.10", helo = helo600}
 mail(c, {from = "<app@foreign.example>"})
-refused5(c, "f02@dest.example", "600-byte HELO whose first 255 bytes are the control's")
+refuse(c, "f02@dest.example", "501 5.5.4 HELO name too long.",
+       "600-byte HELO whose first 255 bytes are the control's")
 eom(c, "600-byte HELO message", "FQID2")
 check(not log_has("FQID2: sender rewritten"), "600-byte HELO: no rewrite")
 close(c)
@@ -51,13 +42,15 @@ close(c)
 
 c = session{client = "10.1.2.3", helo = "laptop.example", tls = true}
 mail(c, {from = "<" .. LONGUSER .. ">", sasl = LONGUSER .. string.rep("x", 400 - #LONGUSER)})
-refused5(c, "f04@dest.example", "400-byte SASL name whose first 320 bytes are a user")
+refuse(c, "f04@dest.example", "501 5.5.4 SASL username too long.",
+       "400-byte SASL name whose first 320 bytes are a user")
 close(c)
 
 -- both at once, and the milter still answers afterwards
 c = session{client = "10.1.2.3", helo = helo600, tls = true}
 mail(c, {from = "<" .. LONGUSER .. ">", sasl = LONGUSER .. string.rep("x", 80)})
-refused5(c, "f05@dest.example", "600-byte HELO and 400-byte SASL name")
+refuse(c, "f05@dest.example", "501 5.5.4 HELO name too long.",
+       "600-byte HELO and 400-byte SASL name")
 close(c)
 
 c = session{client = "192.0.2.5", helo = "printer.acme.example"}
