@@ -365,21 +365,6 @@ txn_eom(struct txn *x, unsigned rcpt_count, txn_done_fn done, void *arg)
 		       txn_committed, x);
 }
 
-static void
-txn_abort_done(void *arg, enum quota_result r)
-{
-	struct txn *x = arg;
-
-	if (r != QUOTA_OK)
-		msg_warn("%s: quota release for customer %s: %s", txn_queue_id(x),
-			 x->customer ? x->customer : "-", quota_result_name(r));
-	x->busy = 0;
-	if (x->dead) {
-		x->dead = 0;
-		txn_free(x);
-	}
-}
-
 /* txn_abort - the transaction ends without end of message: give back now */
 void
 txn_abort(struct txn *x)
@@ -388,10 +373,11 @@ txn_abort(struct txn *x)
 		return;
 	x->reserved = 0;
 	x->busy = 1;
+	x->done = NULL;			/* nobody waits for this answer */
 	x->op = TXN_RELEASE;
 	txn_fill(x, "", 0);
 	x->quota->call(x->quota, TXN_RELEASE, x->conf, &x->rt, NULL, x->customer,
-		       txn_abort_done, x);
+		       txn_released, x);
 }
 
 /* txn_free - let the transaction go; a busy one goes when its call answers */

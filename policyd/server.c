@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -61,7 +62,7 @@ struct pd_conn {
 	struct event *wev;		/* armed while replies wait for room */
 	struct evbuffer *in;
 	struct evbuffer *out;
-	struct pd_conn *prev, *next;	/* LRU (head = idlest); closed list */
+	TAILQ_ENTRY(pd_conn) lru;	/* open: LRU (first = idlest); closed: reap list */
 	struct policy_scan scan;
 	char	peer[80];
 	/* The request being answered, moved out of the input. */
@@ -81,8 +82,8 @@ struct pd_server {
 	struct txn_quota *tq;		/* the engine's view of quota */
 	struct evconnlistener **lis;
 	size_t	nlis;
-	struct pd_conn *head, *tail;
-	struct pd_conn *closed;		/* closed, freed by pd_server_reap() */
+	TAILQ_HEAD(, pd_conn) conns;	/* open, least recently used first */
+	TAILQ_HEAD(, pd_conn) closed;	/* closed, freed by pd_server_reap() */
 	long	nconns;
 	int	stopping;
 	struct pd_insts *insts;		/* transactions in progress */
@@ -91,30 +92,12 @@ struct pd_server {
 
 static void pd_conn_close(struct pd_conn *);
 
+/* pd_lru_touch - the connection is now the most recently used */
 static void
-pd_lru_unlink(struct pd_server *s, struct pd_conn *c)
+pd_lru_touch(struct pd_server *s, struct pd_conn *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		s->tail = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void
-pd_lru_append(struct pd_server *s, struct pd_conn *c)
-{
-	c->prev = s->tail;
-	c->next = NULL;
-	if (s->tail)
-		s->tail->next = c;
-	else
-		s->head = c;
-	s->tail = c;
+	TAILQ_REMOVE(&s->conns, c, lru);
+	TAILQ_INSERT_TAIL(&s->conns, c, lru);
 }
 
 static void
@@ -143,23 +126,21 @@ pd_conn_close(struct pd_conn *c)
 	event_del(c->wev);
 	close(c->fd);
 	c->fd = -1;
-	pd_lru_unlink(s, c);
+	TAILQ_REMOVE(&s->conns, c, lru);
 	s->nconns--;
-	c->next = s->closed;
-	s->closed = c;
+	TAILQ_INSERT_TAIL(&s->closed, c, lru);
 }
 
 /* pd_server_reap - free the closed connections no quota call waits for */
 static void
 pd_server_reap(struct pd_server *s)
 {
-	struct pd_conn **pp = &s->closed, *c;
+	struct pd_conn *c, *next;
 
-	while ((c = *pp) != NULL) {
-		if (c->pending) {
-			pp = &c->next;
-		} else {
-			*pp = c->next;
+	for (c = TAILQ_FIRST(&s->closed); c; c = next) {
+		next = TAILQ_NEXT(c, lru);
+		if (!c->pending) {
+			TAILQ_REMOVE(&s->closed, c, lru);
 			pd_conn_free(c);
 		}
 	}
@@ -352,8 +333,7 @@ pd_conn_process(struct pd_conn *c)
 			pd_conn_close(c);
 			return;
 		}
-		pd_lru_unlink(c->srv, c);
-		pd_lru_append(c->srv, c);
+		pd_lru_touch(c->srv, c);
 		pd_handle(c, &req);
 	}
 	/* One write for all the replies of this batch of input. */
@@ -458,10 +438,10 @@ pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	if (s->nconns >= s->conf->max_connections && s->head) {
+	if (s->nconns >= s->conf->max_connections && !TAILQ_EMPTY(&s->conns)) {
 		msg_warn("%ld connections (max_connections): closing the idlest, %s",
-			 s->nconns, s->head->peer);
-		pd_conn_close(s->head);
+			 s->nconns, TAILQ_FIRST(&s->conns)->peer);
+		pd_conn_close(TAILQ_FIRST(&s->conns));
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = s;
@@ -478,7 +458,7 @@ pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	idle.tv_sec = s->conf->idle_timeout;
 	idle.tv_usec = 0;
 	event_add(c->rev, &idle);
-	pd_lru_append(s, c);
+	TAILQ_INSERT_TAIL(&s->conns, c, lru);
 	s->nconns++;
 }
 
@@ -500,6 +480,8 @@ pd_server_create(struct event_base *base, struct rg_conf *conf, const int *fds, 
 
 	s->base = base;
 	s->conf = conf;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->closed);
 	s->insts = pd_insts_create();
 	if (conf->quotas) {
 		s->quota = quota_create(base, conf);
@@ -554,8 +536,8 @@ pd_server_shutdown(struct pd_server *s)
 	for (i = 0; i < s->nlis; i++)
 		if (s->lis[i])
 			evconnlistener_disable(s->lis[i]);
-	for (c = s->head; c; c = next) {
-		next = c->next;
+	for (c = TAILQ_FIRST(&s->conns); c; c = next) {
+		next = TAILQ_NEXT(c, lru);
 		if (c->pending)
 			pending++;
 		else
@@ -572,8 +554,8 @@ pd_server_free(struct pd_server *s)
 
 	struct pd_conn *c;
 
-	while (s->head)
-		pd_conn_close(s->head);
+	while (!TAILQ_EMPTY(&s->conns))
+		pd_conn_close(TAILQ_FIRST(&s->conns));
 	/*
 	 * The transactions go first (their reservations are given back), then
 	 * the client answers every open call.  A transaction freed while its
@@ -583,7 +565,7 @@ pd_server_free(struct pd_server *s)
 	if (s->quota)
 		quota_free(s->quota);
 	txn_quota_free(s->tq);
-	for (c = s->closed; c; c = c->next)
+	TAILQ_FOREACH(c, &s->closed, lru)
 		c->pending = 0;
 	pd_server_reap(s);
 	for (i = 0; i < s->nlis; i++)
@@ -603,7 +585,7 @@ pd_server_flush(struct pd_server *s)
 {
 	if (s->quota)
 		quota_flush(s->quota);
-	if (s->closed)
+	if (!TAILQ_EMPTY(&s->closed))
 		pd_server_reap(s);
 	pd_insts_expire(s->insts, pd_now(), s->conf->reservation_ttl);
 }
