@@ -19,7 +19,7 @@ had_user=0
 getent passwd relayguard >/dev/null && had_user=1
 purge() {
 	dpkg-query -W -f='${Status}' relayguard 2>/dev/null | grep -q installed &&
-		DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq relayguard
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 purge -y -qq relayguard
 	if [ "$had_user" = 0 ]; then
 		getent passwd relayguard >/dev/null && deluser --system --quiet relayguard
 		getent group relayguard >/dev/null && delgroup --system --quiet relayguard
@@ -72,7 +72,7 @@ unlike "$out" '(^|
 [ -n "$out" ] && note "lintian: $out"
 
 # --- install on this machine ------------------------------------------------
-out=$(cd "$TMP/src" && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$(basename "$deb")" 2>&1); rc=$?
+out=$(cd "$TMP/src" && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq "./$(basename "$deb")" 2>&1); rc=$?
 is "$rc" 0 "apt-get install ./relayguard_*.deb"
 [ "$rc" = 0 ] || { diag "$out"; bail_out "package not installed"; }
 pw=$(getent passwd relayguard)
@@ -118,7 +118,7 @@ is "$rc" 0 "the commented example customer is valid"
 like "$out" "customers 1" "the example adds one customer"
 
 # --- purge --------------------------------------------------------------------
-out=$(DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq relayguard 2>&1); rc=$?
+out=$(DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 purge -y -qq relayguard 2>&1); rc=$?
 is "$rc" 0 "apt-get purge relayguard"
 nok "package gone" sh -c "dpkg-query -W -f='\${Status}' relayguard 2>/dev/null | grep -q 'ok installed'"
 ok "programs gone" test ! -e /usr/sbin/relayguard-policyd
