@@ -6,6 +6,9 @@
 #                   sample config against a private Redis
 #   make fuzz       run each libFuzzer target longer (FUZZ_SECONDS, default 60)
 #   make bench      benchmarks (tests/bench/run.sh)
+#   make install    programs into PREFIX/sbin, man pages, the sample config
+#                   into SYSCONFDIR/relayguard when absent (DESTDIR honoured)
+#   make uninstall  remove what install put, except the config
 #   WERROR=1        turn warnings into errors
 
 CC       ?= cc
@@ -38,6 +41,7 @@ PROGS    += milter/relayguard-milter
 endif
 
 .PHONY: all check run fuzz bench deps unit unit-asan fuzz-smoke integration clean manlint
+.PHONY: install uninstall
 .SECONDARY:
 all: $(PROGS)
 
@@ -124,6 +128,39 @@ check: deps
 run: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run-sample.sh
+
+# --- install (PREFIX default /usr/local; DESTDIR for staging) ----------
+PREFIX   ?= /usr/local
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
+SAMPLE_CONF ?= conf/relayguard.conf
+INSTALL  ?= install
+MAN5     = man/relayguard.conf.5
+MAN8     = $(wildcard man/*.8)
+
+install: $(PROGS)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/relayguard
+	$(INSTALL) -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf ]; then \
+		echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf"; \
+	else \
+		echo "$(INSTALL) -m 0644 $(SAMPLE_CONF) $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf"; \
+		$(INSTALL) -m 0644 $(SAMPLE_CONF) $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf; \
+	fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(PROGS)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
+	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/relayguard/relayguard.conf left in place"
 
 manlint:
 	@for m in man/*.[58]; do mandoc -Tlint -Wwarning $$m || exit 1; done

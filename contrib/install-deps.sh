@@ -4,14 +4,17 @@
 # installed with "No configuration" so the system's mail setup is untouched.
 # Packages go in with --no-install-recommends, so whatever a tool only
 # recommends but a test uses is listed here: swaks needs Net::SSLeay for
-# STARTTLS and IO::Socket::INET6 for IPv6 clients.
+# STARTTLS and IO::Socket::INET6 for IPv6 clients.  The package test
+# (t-debian) builds with dpkg-dev and debhelper, checks with lintian and
+# systemd-analyze (which asks man-db for the units' Documentation=).
 set -e
 # m4 builds the test Sendmail's .cf; Sendmail itself conflicts with Postfix
 # and is downloaded and extracted by tests/lib/sendmail.sh, never installed.
 PKGS="build-essential pkg-config clang libmilter-dev libconfuse-dev libhiredis-dev
 libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server postfix swaks
 miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3
-libnet-ssleay-perl libio-socket-inet6-perl m4"
+libnet-ssleay-perl libio-socket-inet6-perl m4
+dpkg-dev debhelper lintian systemd man-db adduser"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
