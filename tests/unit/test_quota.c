@@ -7,7 +7,8 @@
  * reservations (expiry, commit, release, late commit), NOSCRIPT, AUTH,
  * SELECT, TCP and IPv6 servers, and for the event-driven API: callbacks
  * never synchronous, timeouts with a SIGSTOPped server, recovery,
- * restart, the pending-call cap and quota_free().
+ * restart, the pending-call cap and quota_free(); and the reply reader:
+ * its element cap and replies of every type (RESP3 too) refused.
  */
 #include "unit.h"
 
@@ -1269,6 +1270,95 @@ test_async_reconfigure(void **state)
 	conf_unref(c2);
 }
 
+/* --------------------------------------------------------- reply reader */
+
+/*
+ * Feed bytes to a fresh reader guarded as every quota connection is:
+ * 1 and *out = a reply, 0 = incomplete (the partial reply is freed by
+ * the reader), -1 = refused.
+ */
+static int
+reader_feed(const char *bytes, size_t len, redisReply **out)
+{
+	redisReader *r = redisReaderCreate();
+	void   *reply = NULL;
+	int	rc;
+
+	assert_non_null(r);
+	quota_reader_guard(r);
+	quota_reader_guard(r);			/* a second call changes nothing */
+	assert_non_null(r->fn);
+	assert_non_null(r->fn->freeObject);
+	if (redisReaderFeed(r, bytes, len) != REDIS_OK)
+		rc = -1;
+	else if (redisReaderGetReply(r, &reply) != REDIS_OK)
+		rc = -1;
+	else
+		rc = reply != NULL;
+	redisReaderFree(r);
+	*out = reply;
+	return (rc);
+}
+
+static void
+test_reader_cap(void **state)
+{
+	static char big[16 + 1025 * 4];
+	redisReply *rp;
+	size_t	n;
+	int	i;
+
+	/* 1024 elements pass; 1025 are refused before they arrive. */
+	n = (size_t) snprintf(big, sizeof(big), "*1024\r\n");
+	for (i = 0; i < 1024; i++)
+		n += (size_t) snprintf(big + n, sizeof(big) - n, ":%d\r\n", i % 10);
+	assert_int_equal(reader_feed(big, n, &rp), 1);
+	assert_int_equal(rp->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(rp->elements, 1024);
+	freeReplyObject(rp);
+	assert_int_equal(reader_feed("*1025\r\n", 7, &rp), -1);
+	assert_int_equal(reader_feed("*1\r\n*4000000000\r\n", 18, &rp), -1);
+	/* A map of 600 pairs (1.x: 1200 elements; 0.14: not RESP2). */
+	assert_int_equal(reader_feed("%600\r\n", 6, &rp), -1);
+	/* A nil array is no array. */
+	assert_int_equal(reader_feed("*-1\r\n", 5, &rp), 1);
+	assert_int_equal(rp->type, REDIS_REPLY_NIL);
+	freeReplyObject(rp);
+}
+
+static void
+test_reader_types(void **state)
+{
+	/* RESP3 types (hiredis 1.x parses them on any connection, 0.14
+	 * refuses them) and RESP2 replies that are no script result. */
+	static const char *const in[] = {
+		",1.5\r\n", "#t\r\n", "#f\r\n", "_\r\n", "(123456789012345678901234567890\r\n",
+		"=7\r\ntxt:abc\r\n", "~2\r\n:1\r\n#t\r\n", "%1\r\n+k\r\n,2.5\r\n",
+		">2\r\n+message\r\n_\r\n", "*2\r\n_\r\n,1e400\r\n", "$-1\r\n", "+OK\r\n",
+		":99\r\n", ":-1\r\n", "$3\r\nabc\r\n",
+		"*3\r\n:1\r\n_\r\n",		/* incomplete: the reader frees it */
+	};
+	redisReply *rp;
+	char	err[256];
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		rc = reader_feed(in[i], strlen(in[i]), &rp);
+		if (rc != 1)
+			continue;
+		err[0] = 0;
+		assert_false(quota_req_noscript(rp));
+		assert_int_equal(quota_req_result(rp, err, sizeof(err)), QUOTA_BACKEND_ERROR);
+		assert_true(err[0] != 0);
+		freeReplyObject(rp);
+	}
+	/* The one reply that is a result still is. */
+	assert_int_equal(reader_feed(":0\r\n", 4, &rp), 1);
+	assert_int_equal(quota_req_result(rp, err, sizeof(err)), QUOTA_OK);
+	freeReplyObject(rp);
+}
+
 int
 main(void)
 {
@@ -1294,6 +1384,8 @@ main(void)
 		cmocka_unit_test_setup(test_async_cap_and_free, setup),
 		cmocka_unit_test_setup(test_async_race, setup),
 		cmocka_unit_test_setup(test_async_reconfigure, setup),
+		cmocka_unit_test(test_reader_cap),
+		cmocka_unit_test(test_reader_types),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, group_teardown));
