@@ -8,7 +8,8 @@
  * SELECT, TCP and IPv6 servers, and for the event-driven API: callbacks
  * never synchronous, timeouts with a SIGSTOPped server, recovery,
  * restart, the pending-call cap and quota_free(); and the reply reader:
- * its element cap and replies of every type (RESP3 too) refused.
+ * its element cap and replies of every type (RESP3 too) refused, also
+ * by quota show and reset talking to a broken server.
  */
 #include "unit.h"
 
@@ -17,9 +18,11 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1359,6 +1362,91 @@ test_reader_types(void **state)
 	freeReplyObject(rp);
 }
 
+/*
+ * A broken server on a unix socket: the i-th read of a connection is
+ * answered with reply[i] (the last one again after the end).
+ */
+static pid_t
+fake_redis(const char *path, const char *const *reply, int n)
+{
+	struct sockaddr_un sa;
+	char	buf[4096];
+	pid_t	pid;
+	int	fd, cfd, i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 5), 0);
+	if ((pid = fork()) == 0) {
+		/* Never outlive the test, nor hold its output open. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm(60);
+		close(1);
+		close(2);
+		while ((cfd = accept(fd, NULL, NULL)) >= 0) {
+			for (i = 0; read(cfd, buf, sizeof(buf)) > 0; i++)
+				if (write(cfd, reply[i < n ? i : n - 1],
+					  strlen(reply[i < n ? i : n - 1])) < 0)
+					break;
+			close(cfd);
+		}
+		_exit(0);
+	}
+	close(fd);
+	return (pid);
+}
+
+/* quota show and reset refuse replies they cannot read, of any type. */
+static void
+test_show_reset_odd_replies(void **state)
+{
+#define TIME_OK "*2\r\n$10\r\n1700000000\r\n$1\r\n0\r\n"
+	static const struct {
+		int	reset;		/* quota reset, else quota show */
+		const char *reply[2];
+	} cases[] = {
+		{ 0, { "*2\r\n$-1\r\n:5\r\n" } },			/* TIME: nil, integer */
+		{ 0, { "*2\r\n*0\r\n*0\r\n" } },			/* TIME: arrays */
+		{ 0, { "*2\r\n,1.5\r\n#t\r\n" } },			/* TIME: RESP3 */
+		{ 0, { TIME_OK, "*2\r\n:1\r\n$-1\r\n" } },		/* HGETALL */
+		{ 0, { TIME_OK, "*2\r\n$10\r\n1700000600\r\n_\r\n" } },	/* HGETALL, RESP3 */
+		{ 1, { "*2\r\n:0\r\n*1\r\n$1\r\nk\r\n" } },		/* SCAN: cursor */
+		{ 1, { "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nk\r\n:7\r\n" } },	/* SCAN: keys */
+	};
+	char	path[100], srv[120], buf[4096];
+	struct rg_conf *c;
+	struct quota_sync *qs;
+	size_t	i;
+	pid_t	pid;
+	FILE   *fp;
+	int	st;
+
+	snprintf(path, sizeof(path), "%.80s/fake.sock", tmpdir);
+	snprintf(srv, sizeof(srv), "unix:%s", path);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid = fake_redis(path, cases[i].reply, cases[i].reply[1] ? 2 : 1);
+		c = mkconf_full(srv, 300, NULL, 2, NULL);
+		qs = quota_sync_create(c);
+		fp = fmemopen(buf, sizeof(buf), "w");
+		if (cases[i].reset)
+			assert_int_equal(quota_sync_reset(qs, c, "acme"), -1);
+		else
+			assert_int_equal(quota_sync_show(qs, c, "acme", fp), -1);
+		fclose(fp);
+		quota_sync_free(qs);
+		conf_unref(c);
+		kill(pid, SIGTERM);
+		waitpid(pid, &st, 0);
+	}
+	unlink(path);
+#undef TIME_OK
+}
+
 int
 main(void)
 {
@@ -1386,6 +1474,7 @@ main(void)
 		cmocka_unit_test_setup(test_async_reconfigure, setup),
 		cmocka_unit_test(test_reader_cap),
 		cmocka_unit_test(test_reader_types),
+		cmocka_unit_test(test_show_reset_odd_replies),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, group_teardown));
