@@ -9,7 +9,9 @@
 #   make install    programs into PREFIX/sbin, man pages, the sample config
 #                   into SYSCONFDIR/relayguard when absent (DESTDIR honoured)
 #   make uninstall  remove what install put, except the config
+#   make hiredis12  build and run the quota tests against Debian 13's hiredis 1.2
 #   WERROR=1        turn warnings into errors
+#   B=DIR BINDIR=DIR/  objects and programs elsewhere (another build)
 
 CC       ?= cc
 CLANG    ?= clang
@@ -25,6 +27,7 @@ LIBS      = -lconfuse -lcidr -lhiredis -levent -levent_pthreads -lssl -lcrypto -
 MILTER_LIBS = -lmilter
 
 B         = build
+BINDIR    =
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 LIBRG     = $(B)/librelayguard.a
@@ -35,12 +38,12 @@ CTL_OBJ   = $(CTL_SRC:%.c=$(B)/%.o)
 MILTER_SRC = $(wildcard milter/*.c)
 MILTER_OBJ = $(MILTER_SRC:%.c=$(B)/%.o)
 
-PROGS     = policyd/relayguard-policyd ctl/relayguardctl
+PROGS     = $(BINDIR)policyd/relayguard-policyd $(BINDIR)ctl/relayguardctl
 ifneq ($(MILTER_SRC),)
-PROGS    += milter/relayguard-milter
+PROGS    += $(BINDIR)milter/relayguard-milter
 endif
 
-.PHONY: all check run fuzz bench deps unit unit-asan fuzz-smoke integration clean manlint
+.PHONY: all check run fuzz bench deps unit unit-asan fuzz-smoke integration hiredis12 clean manlint
 .PHONY: install uninstall
 .SECONDARY:
 all: $(PROGS)
@@ -52,13 +55,13 @@ $(B)/%.o: %.c $(wildcard common/*.h policyd/*.h milter/*.h ctl/*.h)
 $(LIBRG): $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-policyd/relayguard-policyd: $(POLICYD_OBJ) $(LIBRG)
+$(BINDIR)policyd/relayguard-policyd: $(POLICYD_OBJ) $(LIBRG)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(POLICYD_OBJ) $(LIBRG) $(LIBS)
 
-ctl/relayguardctl: $(CTL_OBJ) $(LIBRG)
+$(BINDIR)ctl/relayguardctl: $(CTL_OBJ) $(LIBRG)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIBRG) $(LIBS)
 
-milter/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
+$(BINDIR)milter/relayguard-milter: $(MILTER_OBJ) $(LIBRG)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(LIBRG) $(MILTER_LIBS) $(LIBS)
 
 # --- unit tests (cmocka), plain and under ASan+UBSan -------------------
@@ -70,7 +73,7 @@ COMMON_ASAN_OBJ = $(COMMON_SRC:%.c=$(B)/asan/%.o)
 
 $(B)/unit/%: tests/unit/%.c $(LIBRG) $(wildcard tests/unit/*.h) policyd/request.c policyd/request.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBRG) -lcmocka $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIBRG) -lcmocka $(LIBS)
 
 $(B)/asan/%.o: %.c $(wildcard common/*.h policyd/*.h)
 	@mkdir -p $(dir $@)
@@ -115,13 +118,17 @@ fuzz: $(FUZZ_BIN)
 integration: $(PROGS) $(ASAN_POLICYD)
 	@tests/run-integration.sh
 
+# The quota tests against hiredis 1.2, fetched from Debian 13 into build/.
+hiredis12:
+	@tests/hiredis12.sh
+
 deps:
 	@contrib/install-deps.sh
 
 check: deps
 	@$(MAKE) --no-print-directory all
 	@rm -f $(B)/check-summary
-	@RG_SUMMARY=$(CURDIR)/$(B)/check-summary $(MAKE) --no-print-directory -k unit unit-asan fuzz-smoke integration; \
+	@RG_SUMMARY=$(CURDIR)/$(B)/check-summary $(MAKE) --no-print-directory -k unit unit-asan fuzz-smoke integration hiredis12; \
 	  rc=$$?; awk '{p += $$2; f += $$3} END {print "check: " p " passed, " f " failed"}' $(B)/check-summary; \
 	  exit $$rc
 

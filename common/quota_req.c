@@ -336,52 +336,36 @@ quota_req_result(const redisReply *r, char *err, size_t errlen)
 
 /*
  * Reply size guard.  hiredis 0.14 allocates whatever element count a
- * "*N" header announces (1.0 added maxelements), so one broken or
- * hostile reply could take gigabytes.  Our script answers with a few
- * elements: the reader's object constructors are wrapped to refuse an
- * array longer than QUOTA_REPLY_MAX_ELEMENTS, which hiredis reports as a
- * protocol error (the call fails, the connection is dropped).
+ * "*N" header announces, so one broken or hostile reply could take
+ * gigabytes.  Our script answers with a few elements: an array longer
+ * than QUOTA_REPLY_MAX_ELEMENTS is refused, which hiredis reports as a
+ * reader error (the call fails, the connection is dropped).  hiredis 1.x
+ * checks the announced count itself (maxelements) before allocating;
+ * both versions also go through a wrapped createArray, which sees the
+ * real count (1.x doubles a RESP3 map's after its check).  The wrapped
+ * table is a copy of hiredis' own defaults with that one member
+ * replaced, never filled in by us: every other member, whichever the
+ * version has (1.x added createDouble and createBool and takes the count
+ * as size_t), stays hiredis' own and none is ever NULL.
  */
 #define QUOTA_REPLY_MAX_ELEMENTS	1024
 
-static redisReplyObjectFunctions *quota_reader_orig;
+#if HIREDIS_MAJOR >= 1
+typedef size_t quota_nelem_t;		/* createArray's element count */
+#else
+typedef int quota_nelem_t;
+#endif
+
+static redisReplyObjectFunctions quota_reader_orig, quota_reader_fns;
+static int quota_reader_ready;
 
 static void *
-quota_reader_array(const redisReadTask *task, int elements)
+quota_reader_array(const redisReadTask *task, quota_nelem_t elements)
 {
 	if (elements > QUOTA_REPLY_MAX_ELEMENTS)
 		return (NULL);
-	return (quota_reader_orig->createArray(task, elements));
+	return (quota_reader_orig.createArray(task, elements));
 }
-
-static void *
-quota_reader_string(const redisReadTask *task, char *s, size_t len)
-{
-	return (quota_reader_orig->createString(task, s, len));
-}
-
-static void *
-quota_reader_integer(const redisReadTask *task, long long v)
-{
-	return (quota_reader_orig->createInteger(task, v));
-}
-
-static void *
-quota_reader_nil(const redisReadTask *task)
-{
-	return (quota_reader_orig->createNil(task));
-}
-
-static void
-quota_reader_free(void *obj)
-{
-	quota_reader_orig->freeObject(obj);
-}
-
-static redisReplyObjectFunctions quota_reader_fns = {
-	quota_reader_string, quota_reader_array, quota_reader_integer,
-	quota_reader_nil, quota_reader_free,
-};
 
 /* quota_reader_guard - cap the replies a hiredis reader will build */
 void
@@ -389,11 +373,19 @@ quota_reader_guard(redisReader *r)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-	if (r == NULL || r->fn == &quota_reader_fns)
+	if (r == NULL || r->fn == NULL || r->fn == &quota_reader_fns)
 		return;
+#if HIREDIS_MAJOR >= 1
+	r->maxelements = QUOTA_REPLY_MAX_ELEMENTS;
+#endif
 	pthread_mutex_lock(&lock);
-	if (quota_reader_orig == NULL)
-		quota_reader_orig = r->fn;	/* hiredis' defaults, the same for all */
+	if (!quota_reader_ready) {
+		/* hiredis' defaults, the same table for every reader */
+		quota_reader_orig = *r->fn;
+		quota_reader_fns = *r->fn;
+		quota_reader_fns.createArray = quota_reader_array;
+		quota_reader_ready = 1;
+	}
 	pthread_mutex_unlock(&lock);
 	r->fn = &quota_reader_fns;
 }

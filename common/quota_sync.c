@@ -305,6 +305,24 @@ quota_sync_who(const struct rg_conf *conf, const char *who,
 	return (-1);
 }
 
+/*
+ * An array of strings, or with nested, of strings and arrays of strings
+ * (SCAN), as show and reset read them: any other element (nil, integer,
+ * the RESP3 types of hiredis 1.x) has no text to read.
+ */
+static int
+quota_sync_strings(const redisReply *r, int nested)
+{
+	size_t	i;
+
+	for (i = 0; i < r->elements; i++)
+		if (!(r->element[i]->type == REDIS_REPLY_STRING && r->element[i]->str)
+		    && !(nested && r->element[i]->type == REDIS_REPLY_ARRAY
+			 && quota_sync_strings(r->element[i], 0)))
+			return (0);
+	return (1);
+}
+
 /* A command for show/reset from up to 8 strings; prints failures. */
 static redisReply *
 quota_sync_ask(struct quota_sync *qs, int type, int argc, const char **argv)
@@ -320,7 +338,8 @@ quota_sync_ask(struct quota_sync *qs, int type, int argc, const char **argv)
 		fprintf(stderr, "quota: redis %s: %s\n", qs->cfg.server, err);
 		return (NULL);
 	}
-	if (r->type != type) {
+	if (r->type != type || (type == REDIS_REPLY_ARRAY
+				  && !quota_sync_strings(r, strcmp(argv[0], "SCAN") == 0))) {
 		fprintf(stderr, "quota: redis %s: %s: %s\n", qs->cfg.server, argv[0],
 			r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
 		freeReplyObject(r);
@@ -503,7 +522,8 @@ quota_sync_reset_customer(struct quota_sync *qs, const struct rg_conf *conf,
 	do {
 		if ((r = quota_sync_ask(qs, REDIS_REPLY_ARRAY, 6, scan)) == NULL)
 			return (-1);
-		if (r->elements != 2 || r->element[1]->type != REDIS_REPLY_ARRAY) {
+		if (r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING
+		    || r->element[1]->type != REDIS_REPLY_ARRAY) {
 			fprintf(stderr, "quota: redis %s: SCAN: unexpected reply\n", qs->cfg.server);
 			freeReplyObject(r);
 			return (-1);

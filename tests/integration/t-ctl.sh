@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 tap_init
 mktmp >/dev/null
-CTL=$TOP/ctl/relayguardctl
+CTL=${CTL_BIN:-$TOP/ctl/relayguardctl}
 CONF=$TOP/conf/relayguard.conf
 
 out=$("$CTL" -c "$CONF" check); rc=$?
@@ -48,9 +48,9 @@ like "$out" "verdict:  452 4.5.3 Your message has too many recipients." "explain
 "$CTL" -c "$CONF" explain --client 1.2.3.4 >/dev/null 2>&1; rc=$?
 is "$rc" 2 "explain: missing arguments exit 2"
 # Usage errors: status 2 for every program, distinct from a bad config (1).
-"$TOP/policyd/relayguard-policyd" -Z >/dev/null 2>&1; rc=$?
+"${POLICYD_BIN:-$TOP/policyd/relayguard-policyd}" -Z >/dev/null 2>&1; rc=$?
 is "$rc" 2 "relayguard-policyd: unknown flag exits 2"
-"$TOP/milter/relayguard-milter" -Z >/dev/null 2>&1; rc=$?
+"${MILTER_BIN:-$TOP/milter/relayguard-milter}" -Z >/dev/null 2>&1; rc=$?
 is "$rc" 2 "relayguard-milter: unknown flag exits 2"
 "$CTL" -c "$CONF" frobnicate >/dev/null 2>&1; rc=$?
 is "$rc" 2 "relayguardctl: unknown command exits 2"

@@ -7,7 +7,9 @@
  * reservations (expiry, commit, release, late commit), NOSCRIPT, AUTH,
  * SELECT, TCP and IPv6 servers, and for the event-driven API: callbacks
  * never synchronous, timeouts with a SIGSTOPped server, recovery,
- * restart, the pending-call cap and quota_free().
+ * restart, the pending-call cap and quota_free(); and the reply reader:
+ * its element cap and replies of every type (RESP3 too) refused, also
+ * by quota show and reset talking to a broken server.
  */
 #include "unit.h"
 
@@ -16,9 +18,11 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1185,6 +1189,180 @@ test_async_reconfigure(void **state)
 	conf_unref(c2);
 }
 
+/* --------------------------------------------------------- reply reader */
+
+/*
+ * Feed bytes to a fresh reader guarded as every quota connection is:
+ * 1 and *out = a reply, 0 = incomplete (the partial reply is freed by
+ * the reader), -1 = refused.
+ */
+static int
+reader_feed(const char *bytes, size_t len, redisReply **out)
+{
+	redisReader *r = redisReaderCreate();
+	void   *reply = NULL;
+	int	rc;
+
+	assert_non_null(r);
+	quota_reader_guard(r);
+	quota_reader_guard(r);			/* a second call changes nothing */
+	assert_non_null(r->fn);
+	assert_non_null(r->fn->freeObject);
+	if (redisReaderFeed(r, bytes, len) != REDIS_OK)
+		rc = -1;
+	else if (redisReaderGetReply(r, &reply) != REDIS_OK)
+		rc = -1;
+	else
+		rc = reply != NULL;
+	redisReaderFree(r);
+	*out = reply;
+	return (rc);
+}
+
+static void
+test_reader_cap(void **state)
+{
+	static char big[16 + 1025 * 4];
+	redisReply *rp;
+	size_t	n;
+	int	i;
+
+	/* 1024 elements pass; 1025 are refused before they arrive. */
+	n = (size_t) snprintf(big, sizeof(big), "*1024\r\n");
+	for (i = 0; i < 1024; i++)
+		n += (size_t) snprintf(big + n, sizeof(big) - n, ":%d\r\n", i % 10);
+	assert_int_equal(reader_feed(big, n, &rp), 1);
+	assert_int_equal(rp->type, REDIS_REPLY_ARRAY);
+	assert_int_equal(rp->elements, 1024);
+	freeReplyObject(rp);
+	assert_int_equal(reader_feed("*1025\r\n", 7, &rp), -1);
+	assert_int_equal(reader_feed("*1\r\n*4000000000\r\n", 18, &rp), -1);
+	/* A map of 600 pairs (1.x: 1200 elements; 0.14: not RESP2). */
+	assert_int_equal(reader_feed("%600\r\n", 6, &rp), -1);
+	/* A nil array is no array. */
+	assert_int_equal(reader_feed("*-1\r\n", 5, &rp), 1);
+	assert_int_equal(rp->type, REDIS_REPLY_NIL);
+	freeReplyObject(rp);
+}
+
+static void
+test_reader_types(void **state)
+{
+	/* RESP3 types (hiredis 1.x parses them on any connection, 0.14
+	 * refuses them) and RESP2 replies that are no script result. */
+	static const char *const in[] = {
+		",1.5\r\n", "#t\r\n", "#f\r\n", "_\r\n", "(123456789012345678901234567890\r\n",
+		"=7\r\ntxt:abc\r\n", "~2\r\n:1\r\n#t\r\n", "%1\r\n+k\r\n,2.5\r\n",
+		">2\r\n+message\r\n_\r\n", "*2\r\n_\r\n,1e400\r\n", "$-1\r\n", "+OK\r\n",
+		":99\r\n", ":-1\r\n", "$3\r\nabc\r\n",
+		"*3\r\n:1\r\n_\r\n",		/* incomplete: the reader frees it */
+	};
+	redisReply *rp;
+	char	err[256];
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		rc = reader_feed(in[i], strlen(in[i]), &rp);
+		if (rc != 1)
+			continue;
+		err[0] = 0;
+		assert_false(quota_req_noscript(rp));
+		assert_int_equal(quota_req_result(rp, err, sizeof(err)), QUOTA_BACKEND_ERROR);
+		assert_true(err[0] != 0);
+		freeReplyObject(rp);
+	}
+	/* The one reply that is a result still is. */
+	assert_int_equal(reader_feed(":0\r\n", 4, &rp), 1);
+	assert_int_equal(quota_req_result(rp, err, sizeof(err)), QUOTA_OK);
+	freeReplyObject(rp);
+}
+
+/*
+ * A broken server on a unix socket: the i-th read of a connection is
+ * answered with reply[i] (the last one again after the end).
+ */
+static pid_t
+fake_redis(const char *path, const char *const *reply, int n)
+{
+	struct sockaddr_un sa;
+	char	buf[4096];
+	pid_t	pid;
+	int	fd, cfd, i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 5), 0);
+	if ((pid = fork()) == 0) {
+		/* Never outlive the test, nor hold its output open. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm(60);
+		close(1);
+		close(2);
+		while ((cfd = accept(fd, NULL, NULL)) >= 0) {
+			for (i = 0; read(cfd, buf, sizeof(buf)) > 0; i++)
+				if (write(cfd, reply[i < n ? i : n - 1],
+					  strlen(reply[i < n ? i : n - 1])) < 0)
+					break;
+			close(cfd);
+		}
+		_exit(0);
+	}
+	close(fd);
+	return (pid);
+}
+
+/* quota show and reset refuse replies they cannot read, of any type. */
+static void
+test_show_reset_odd_replies(void **state)
+{
+#define TIME_OK "*2\r\n$10\r\n1700000000\r\n$1\r\n0\r\n"
+	static const struct {
+		int	reset;		/* quota reset, else quota show */
+		const char *reply[2];
+	} cases[] = {
+		{ 0, { "*2\r\n$-1\r\n:5\r\n" } },			/* TIME: nil, integer */
+		{ 0, { "*2\r\n*0\r\n*0\r\n" } },			/* TIME: arrays */
+		{ 0, { "*2\r\n,1.5\r\n#t\r\n" } },			/* TIME: RESP3 */
+		{ 0, { TIME_OK, "*2\r\n:1\r\n$-1\r\n" } },		/* HGETALL */
+		{ 0, { TIME_OK, "*2\r\n$10\r\n1700000600\r\n_\r\n" } },	/* HGETALL, RESP3 */
+		{ 1, { "*2\r\n:0\r\n*1\r\n$1\r\nk\r\n" } },		/* SCAN: cursor */
+		{ 1, { "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nk\r\n:7\r\n" } },	/* SCAN: keys */
+	};
+	char	path[100], srv[120], buf[4096];
+	struct rg_conf *c;
+	struct quota_sync *qs;
+	size_t	i;
+	pid_t	pid;
+	FILE   *fp;
+	int	st;
+
+	snprintf(path, sizeof(path), "%.80s/fake.sock", tmpdir);
+	snprintf(srv, sizeof(srv), "unix:%s", path);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pid = fake_redis(path, cases[i].reply, cases[i].reply[1] ? 2 : 1);
+		c = mkconf_full(srv, 300, NULL, 2, NULL);
+		qs = quota_sync_create(c);
+		fp = fmemopen(buf, sizeof(buf), "w");
+		if (cases[i].reset)
+			assert_int_equal(quota_sync_reset(qs, c, "acme"), -1);
+		else
+			assert_int_equal(quota_sync_show(qs, c, "acme", fp), -1);
+		fclose(fp);
+		quota_sync_free(qs);
+		conf_unref(c);
+		kill(pid, SIGTERM);
+		waitpid(pid, &st, 0);
+	}
+	unlink(path);
+#undef TIME_OK
+}
+
 int
 main(void)
 {
@@ -1212,6 +1390,9 @@ main(void)
 		cmocka_unit_test_setup(test_async_cap_and_free, setup),
 		cmocka_unit_test_setup(test_async_race, setup),
 		cmocka_unit_test_setup(test_async_reconfigure, setup),
+		cmocka_unit_test(test_reader_cap),
+		cmocka_unit_test(test_reader_types),
+		cmocka_unit_test(test_show_reset_odd_replies),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, group_teardown));
