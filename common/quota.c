@@ -63,46 +63,35 @@ struct quota_call {
 
 struct quota {
 	struct event_base *base;
-	struct quota_cfg cfg;
+	struct rlink_cfg cfg;
 	redisAsyncContext *ac;		/* NULL = no connection */
 	struct event *retry;		/* reconnect timer */
 	long	backoff_ms;
-	int	down;			/* an outage was logged */
 	int	freeing;
 	int	unflushed;		/* commands queued since quota_flush() */
-	time_t	last_err_log;
+	struct rlink_log log;
 	struct quota_call *calls;	/* every live call */
 	size_t	ncalls;
 };
 
 static void quota_connect(struct quota *);
 
-/* Log a per-call error, at most once a second. */
 static void
 quota_err_log(struct quota *q, const char *what, const char *why)
 {
-	time_t	now = time(NULL);
-
-	if (now == q->last_err_log)
-		return;
-	q->last_err_log = now;
-	msg_warn("quota: redis %s: %s: %s", q->cfg.server, what, why);
+	rlink_log_err(&q->log, &q->cfg, what, why);
 }
 
 static void
 quota_down(struct quota *q, const char *why)
 {
-	if (!q->down)
-		msg_warn("quota: redis %s unavailable: %s", q->cfg.server, why);
-	q->down = 1;
+	rlink_log_down(&q->log, &q->cfg, why);
 }
 
 static void
 quota_up(struct quota *q)
 {
-	if (q->down)
-		msg_info("quota: redis %s is back", q->cfg.server);
-	q->down = 0;
+	rlink_log_up(&q->log, &q->cfg);
 	q->backoff_ms = 0;
 }
 
@@ -250,6 +239,15 @@ quota_hello_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		quota_err_log(q, "AUTH/SELECT", rp->str);
 }
 
+static int
+quota_hello_send(void *ctx, int argc, const char **argv, const size_t *len)
+{
+	struct quota *q = ctx;
+
+	return (redisAsyncCommandArgv(q->ac, quota_hello_reply, q, argc, argv, len) == REDIS_OK
+		? 0 : -1);
+}
+
 static void
 quota_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -282,10 +280,6 @@ static void
 quota_connect(struct quota *q)
 {
 	redisAsyncContext *ac;
-	const char *argv[3];
-	size_t	len[3];
-	char	db[32];
-	int	n = 0;
 
 	if (q->freeing)
 		return;
@@ -300,7 +294,7 @@ quota_connect(struct quota *q)
 		return;
 	}
 	ac->data = q;
-	quota_reader_guard(ac->c.reader);
+	rlink_reader_guard(ac->c.reader);
 	if (redisLibeventAttach(ac, q->base) != REDIS_OK) {
 		redisAsyncFree(ac);
 		quota_down(q, "cannot attach to the event loop");
@@ -310,27 +304,7 @@ quota_connect(struct quota *q)
 	redisAsyncSetConnectCallback(ac, quota_on_connect);
 	redisAsyncSetDisconnectCallback(ac, quota_on_disconnect);
 	q->ac = ac;
-	if (q->cfg.pass[0]) {
-		argv[n] = "AUTH";
-		len[n++] = 4;
-		if (q->cfg.user[0]) {
-			argv[n] = q->cfg.user;
-			len[n] = strlen(q->cfg.user);
-			n++;
-		}
-		argv[n] = q->cfg.pass;
-		len[n] = strlen(q->cfg.pass);
-		n++;
-		redisAsyncCommandArgv(ac, quota_hello_reply, q, n, argv, len);
-	}
-	if (q->cfg.database != 0) {
-		snprintf(db, sizeof(db), "%ld", q->cfg.database);
-		argv[0] = "SELECT";
-		len[0] = 6;
-		argv[1] = db;
-		len[1] = strlen(db);
-		redisAsyncCommandArgv(ac, quota_hello_reply, q, 2, argv, len);
-	}
+	rlink_hello(&q->cfg, quota_hello_send, q);
 }
 
 static void
@@ -338,7 +312,7 @@ quota_load(struct quota *q, const struct rg_conf *conf)
 {
 	char	err[400];
 
-	if (quota_cfg_load(&q->cfg, conf, err, sizeof(err)) < 0)
+	if (rlink_cfg_load(&q->cfg, conf, err, sizeof(err)) < 0)
 		msg_warn("quota: %s", err);
 }
 
@@ -382,10 +356,10 @@ quota_create(struct event_base *base, const struct rg_conf *conf)
 void
 quota_reconfigure(struct quota *q, const struct rg_conf *conf)
 {
-	struct quota_cfg old = q->cfg;
+	struct rlink_cfg old = q->cfg;
 
 	quota_load(q, conf);
-	if (quota_cfg_same(&old, &q->cfg))
+	if (rlink_cfg_same(&old, &q->cfg))
 		return;
 	msg_info("quota: redis settings changed: reconnecting to %s", q->cfg.server);
 	event_del(q->retry);

@@ -10,13 +10,11 @@
  *	quota_reconfigure(q, conf);				-- after SIGHUP
  *	quota_free(q);
  *
- *	-- blocking front ends (relayguard-milter worker threads, relayguardctl):
+ *	-- blocking front ends (relayguard-milter worker threads):
  *	struct quota_sync *qs = quota_sync_create(conf);	-- one per thread, or locked
  *	r = quota_sync_reserve(qs, conf, &txn, &verdict);
  *	r = quota_sync_commit(qs, conf, &txn, customer);
  *	r = quota_sync_release(qs, conf, &txn, customer);	-- abort/close: give back at once
- *	quota_sync_show(qs, conf, "acme" or "alice@acme.example", stdout);	-- relayguardctl
- *	quota_sync_reset(qs, conf, "acme" or "alice@acme.example");
  *
  *	quota_apply(conf, &verdict, r);	-- turn a result into the verdict's reply
  *
@@ -36,8 +34,8 @@
  *	not just informative: when the reservation had expired and the
  *	recipients no longer fit, nothing is counted and the limit's result
  *	is returned, so a front end that refuses the message then keeps the
- *	limit exact.  quota_sync_show() and quota_sync_reset() return 0, or
- *	-1 after printing a message to stderr.
+ *	limit exact.   (Inspection and reset are
+ *	relayguardctl's: ctl/quota_admin.c.)
  */
 #ifndef RG_QUOTA_H
 #define RG_QUOTA_H
@@ -81,8 +79,6 @@ enum quota_result quota_sync_commit(struct quota_sync *, const struct rg_conf *,
 		const struct rg_txn *, const char *customer);
 enum quota_result quota_sync_release(struct quota_sync *, const struct rg_conf *,
 		const struct rg_txn *, const char *customer);
-int	quota_sync_show(struct quota_sync *, const struct rg_conf *, const char *who, FILE *out);
-int	quota_sync_reset(struct quota_sync *, const struct rg_conf *, const char *who);
 void	quota_sync_free(struct quota_sync *);
 
 void	quota_apply(const struct rg_conf *, struct rg_verdict *, enum quota_result);

@@ -1,10 +1,9 @@
 /*
- * quota_priv - what quota.c (event-driven) and quota_sync.c (blocking)
- * share: the Lua script, the Redis connection settings, the requests
+ * quota_priv - what quota.c (event-driven), quota_sync.c (blocking) and
+ * relayguardctl's quota_admin.c share: the Lua script, the requests, the
+ * key layout (the connection is rlink.h's)
  *
  * SYNOPSIS
- *	struct quota_cfg cfg;
- *	quota_cfg_load(&cfg, conf, err, sizeof(err));	-- redis { } + password
  *	struct quota_req rq;
  *	quota_req_reserve(&rq, conf, &txn, &verdict, err, sizeof(err));
  *	quota_req_finish(&rq, QOP_COMMIT, conf, &txn, customer, err, sizeof(err));
@@ -24,25 +23,12 @@
 #include <hiredis/hiredis.h>
 
 #include "quota.h"
+#include "rlink.h"
 
 extern const char quota_script[];
 const char *quota_script_sha(void);
 
 #define QUOTA_KEY_MAX	(64 + 64 + 2 * RG_ADDR_MAX + 64)
-
-struct quota_cfg {
-	char	server[300];		/* as configured, for log lines */
-	char	host[256];		/* numeric address (conf_load resolved it) */
-	int	port;			/* 0: unix socket at path */
-	char	path[256];
-	char	user[128];		/* AUTH user pass, or AUTH pass */
-	char	pass[512];		/* "" = no AUTH */
-	long	database;
-	long	timeout_ms;
-};
-
-int	quota_cfg_load(struct quota_cfg *, const struct rg_conf *, char *err, size_t errlen);
-int	quota_cfg_same(const struct quota_cfg *, const struct quota_cfg *);
 
 enum quota_op { QOP_RESERVE, QOP_COMMIT, QOP_RELEASE };
 
@@ -64,7 +50,6 @@ int	quota_req_finish(struct quota_req *, enum quota_op, const struct rg_conf *,
 void	quota_req_eval(struct quota_req *);
 int	quota_req_noscript(const redisReply *);
 enum quota_result quota_req_result(const redisReply *, char *err, size_t errlen);
-void	quota_reader_guard(redisReader *);
 
 /* Key names: PREFIX:{customer}:what[:who][:what]. */
 int	quota_key(char *buf, size_t len, const char *prefix, const char *customer,

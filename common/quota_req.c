@@ -116,48 +116,6 @@ quota_key(char *buf, size_t len, const char *prefix, const char *customer,
 	return (n < 0 || (size_t) n >= len ? -1 : 0);
 }
 
-/*
- * quota_cfg_load - the connection settings of conf.  conf_load() has
- * resolved the server to a numeric address and read the password file,
- * so no lookup and no file is needed here.  -1 with err only when a
- * value does not fit (never for a conf that conf_load() made); the
- * other settings are filled in even then.
- */
-int
-quota_cfg_load(struct quota_cfg *cfg, const struct rg_conf *conf, char *err, size_t errlen)
-{
-	const char *host = conf->redis.host ? conf->redis.host : "";
-	const char *path = conf->redis.path ? conf->redis.path : "";
-	const char *user = conf->redis.auth_user ? conf->redis.auth_user : "";
-	const char *pass = conf->redis.auth_pass ? conf->redis.auth_pass : "";
-
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(cfg->server, sizeof(cfg->server), "%s", conf->redis.server ? conf->redis.server : "");
-	cfg->database = conf->redis.database;
-	cfg->timeout_ms = conf->redis.timeout_ms > 0 ? conf->redis.timeout_ms : 100;
-	if (strlen(host) >= sizeof(cfg->host) || strlen(path) >= sizeof(cfg->path)
-	    || strlen(user) >= sizeof(cfg->user) || strlen(pass) >= sizeof(cfg->pass)
-	    || (conf->redis.port > 0 ? *host == 0 : *path == 0)) {
-		snprintf(err, errlen, "redis server %s: settings do not fit", cfg->server);
-		return (-1);
-	}
-	cfg->port = conf->redis.port;
-	snprintf(cfg->host, sizeof(cfg->host), "%s", host);
-	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	snprintf(cfg->user, sizeof(cfg->user), "%s", user);
-	snprintf(cfg->pass, sizeof(cfg->pass), "%s", pass);
-	return (0);
-}
-
-/* quota_cfg_same - 1 when a reconnect is not needed to go from a to b */
-int
-quota_cfg_same(const struct quota_cfg *a, const struct quota_cfg *b)
-{
-	return (strcmp(a->host, b->host) == 0 && a->port == b->port
-		&& strcmp(a->path, b->path) == 0 && strcmp(a->user, b->user) == 0
-		&& strcmp(a->pass, b->pass) == 0 && a->database == b->database);
-}
-
 /* quota_sender_user - the registered user (of customer) sending, or NULL */
 const struct rg_user *
 quota_sender_user(const struct rg_conf *conf, const char *sender, const char *customer)
@@ -334,58 +292,3 @@ quota_req_result(const redisReply *r, char *err, size_t errlen)
 	return (QUOTA_BACKEND_ERROR);
 }
 
-/*
- * Reply size guard.  hiredis 0.14 allocates whatever element count a
- * "*N" header announces, so one broken or hostile reply could take
- * gigabytes.  Our script answers with a few elements: an array longer
- * than QUOTA_REPLY_MAX_ELEMENTS is refused, which hiredis reports as a
- * reader error (the call fails, the connection is dropped).  hiredis 1.x
- * checks the announced count itself (maxelements) before allocating;
- * both versions also go through a wrapped createArray, which sees the
- * real count (1.x doubles a RESP3 map's after its check).  The wrapped
- * table is a copy of hiredis' own defaults with that one member
- * replaced, never filled in by us: every other member, whichever the
- * version has (1.x added createDouble and createBool and takes the count
- * as size_t), stays hiredis' own and none is ever NULL.
- */
-#define QUOTA_REPLY_MAX_ELEMENTS	1024
-
-#if HIREDIS_MAJOR >= 1
-typedef size_t quota_nelem_t;		/* createArray's element count */
-#else
-typedef int quota_nelem_t;
-#endif
-
-static redisReplyObjectFunctions quota_reader_orig, quota_reader_fns;
-static int quota_reader_ready;
-
-static void *
-quota_reader_array(const redisReadTask *task, quota_nelem_t elements)
-{
-	if (elements > QUOTA_REPLY_MAX_ELEMENTS)
-		return (NULL);
-	return (quota_reader_orig.createArray(task, elements));
-}
-
-/* quota_reader_guard - cap the replies a hiredis reader will build */
-void
-quota_reader_guard(redisReader *r)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-
-	if (r == NULL || r->fn == NULL || r->fn == &quota_reader_fns)
-		return;
-#if HIREDIS_MAJOR >= 1
-	r->maxelements = QUOTA_REPLY_MAX_ELEMENTS;
-#endif
-	pthread_mutex_lock(&lock);
-	if (!quota_reader_ready) {
-		/* hiredis' defaults, the same table for every reader */
-		quota_reader_orig = *r->fn;
-		quota_reader_fns = *r->fn;
-		quota_reader_fns.createArray = quota_reader_array;
-		quota_reader_ready = 1;
-	}
-	pthread_mutex_unlock(&lock);
-	r->fn = &quota_reader_fns;
-}

@@ -36,9 +36,13 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "ctl.h"
 #include "log.h"
 #include "quota.h"
 #include "relay.h"
+#include "rlink.h"
+
+static void usage(void) __attribute__((noreturn));
 
 static void
 usage(void)
@@ -179,18 +183,18 @@ ctl_explain(const struct rg_conf *c, int argc, char **argv)
 static int
 ctl_quota(const struct rg_conf *c, int argc, char **argv)
 {
-	struct quota_sync *qs;
+	struct rlink_sync l;
 	int	rc;
 
 	if (argc != 3 || (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "reset") != 0))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
-	qs = quota_sync_create(c);
+	memset(&l, 0, sizeof(l));
 	if (strcmp(argv[1], "show") == 0)
-		rc = quota_sync_show(qs, c, argv[2], stdout);
-	else if ((rc = quota_sync_reset(qs, c, argv[2])) == 0)
+		rc = ctl_quota_show(&l, c, argv[2], stdout);
+	else if ((rc = ctl_quota_reset(&l, c, argv[2])) == 0)
 		printf("quota of %s reset\n", argv[2]);
-	quota_sync_free(qs);
+	rlink_sync_close(&l);
 	return (rc == 0 ? 0 : 1);
 }
 

@@ -144,14 +144,14 @@ ok "the private prefix holds libhiredis.so.1.1.0" test -e "$LIBDIR/libhiredis.so
 
 if make -C "$TOP" --no-print-directory -j2 WERROR=1 B=$B BINDIR=$B/ \
 	"CFLAGS=-O2 -g -I$INC" "LDFLAGS=-L$LIBDIR -Wl,-rpath,$LIBDIR" \
-	all "$B/unit/test_quota" >>"$LOG" 2>&1; then
-	pass "engine, policyd, milter, ctl and test_quota build with -Werror against hiredis 1.2"
+	all "$B/unit/test_quota" "$B/unit/test_txn" >>"$LOG" 2>&1; then
+	pass "engine, policyd, milter, ctl, test_quota and test_txn build with -Werror against hiredis 1.2"
 else
-	fail "engine, policyd, milter, ctl and test_quota build with -Werror against hiredis 1.2" \
+	fail "engine, policyd, milter, ctl, test_quota and test_txn build with -Werror against hiredis 1.2" \
 		"$(grep -E 'error|warning' "$LOG" | head -n 20)"
 	done_testing
 fi
-for bin in policyd/relayguard-policyd milter/relayguard-milter ctl/relayguardctl unit/test_quota; do
+for bin in policyd/relayguard-policyd milter/relayguard-milter ctl/relayguardctl unit/test_quota unit/test_txn; do
 	like "$(ldd "$TOP/$B/$bin" 2>&1 | grep hiredis)" \
 		"^[[:space:]]*libhiredis\.so\.1\.1\.0 => $LIBDIR/libhiredis\.so\.1\.1\.0 " \
 		"$bin uses the private libhiredis.so.1.1.0"
@@ -163,20 +163,23 @@ ok "clang, GCC 14's errors on: the same tree builds against hiredis 1.2" \
 
 # --- run -----------------------------------------------------------------
 
-# The quota unit test: one TAP line per cmocka test.
-out=$(cd "$TOP" && timeout 300 "$B/unit/test_quota" 2>&1); rc=$?
-n=0
-declare -A seen=()
-while IFS= read -r line; do
-	case $line in	# cmocka lists a failed test twice
-	"[       OK ] "*) pass "test_quota: ${line#*] }"; n=$((n + 1)) ;;
-	"[  FAILED  ] test_"*)
-		[ -n "${seen[$line]:-}" ] && continue
-		seen[$line]=1
-		fail "test_quota: ${line#*] }"; n=$((n + 1)) ;;
-	esac
-done <<<"$out"
-[ $rc -eq 0 ] && [ $n -gt 0 ] || fail "test_quota exits 0" "exit status $rc" "$(tail -n 30 <<<"$out")"
+# The quota and transaction unit tests: one TAP line per cmocka test.
+for u in test_quota test_txn; do
+	out=$(cd "$TOP" && timeout 300 "$B/unit/$u" 2>&1); rc=$?
+	n=0
+	declare -A seen=()
+	while IFS= read -r line; do
+		case $line in	# cmocka lists a failed test twice
+		"[       OK ] "*) pass "$u: ${line#*] }"; n=$((n + 1)) ;;
+		"[  FAILED  ] test_"*)
+			[ -n "${seen[$line]:-}" ] && continue
+			seen[$line]=1
+			fail "$u: ${line#*] }"; n=$((n + 1)) ;;
+		esac
+	done <<<"$out"
+	unset seen
+	[ $rc -eq 0 ] && [ $n -gt 0 ] || fail "$u exits 0" "exit status $rc" "$(tail -n 30 <<<"$out")"
+done
 
 # An integration test against the 1.2 binaries: its TAP lines, renumbered.
 run_t() {

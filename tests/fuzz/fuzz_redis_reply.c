@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "quota_priv.h"
+#include "rlink.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	redisReader *r = redisReaderCreate();
 
-	quota_reader_guard(r);			/* as on every quota connection */
+	rlink_reader_guard(r);			/* as on every quota connection */
 	void   *reply;
 	char	err[256];
 	int	n = 0;

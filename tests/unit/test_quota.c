@@ -32,6 +32,10 @@
 #include "quota.h"
 #include "quota_priv.h"
 #include "relay.h"
+#include "rlink.h"
+
+/* relayguardctl quota show/reset, tested here with the keys they read. */
+#include "../../ctl/quota_admin.c"
 
 #define FIXTURE_NAME "test_quota"
 #include "redis_fixture.h"
@@ -280,24 +284,24 @@ static void
 test_cfg_parse(void **state)
 {
 	struct rg_conf *c = mkconf_full("[::1]:6380", 100, NULL, 900, NULL);
-	struct quota_cfg cfg;
+	struct rlink_cfg cfg;
 	char	err[400], pw[400], path[300];
 	FILE   *fp;
 
-	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_int_equal(rlink_cfg_load(&cfg, c, err, sizeof(err)), 0);
 	assert_string_equal(cfg.host, "::1");
 	assert_int_equal(cfg.port, 6380);
 	conf_unref(c);
 	/* a name: conf_load resolved it, the client gets the address */
 	c = mkconf_full("localhost:6379", 100, NULL, 900, NULL);
-	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_int_equal(rlink_cfg_load(&cfg, c, err, sizeof(err)), 0);
 	assert_string_equal(cfg.server, "localhost:6379");
 	assert_string_equal(cfg.host, "127.0.0.1");
 	assert_int_equal(cfg.port, 6379);
 	assert_string_equal(cfg.pass, "");
 	conf_unref(c);
 	c = mkconf_full("unix:/run/redis.sock", 100, NULL, 900, NULL);
-	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_int_equal(rlink_cfg_load(&cfg, c, err, sizeof(err)), 0);
 	assert_int_equal(cfg.port, 0);
 	assert_string_equal(cfg.path, "/run/redis.sock");
 	conf_unref(c);
@@ -309,7 +313,7 @@ test_cfg_parse(void **state)
 	fputs("  relay s3cret \n", fp);
 	fclose(fp);
 	c = mkconf_full(NULL, 100, pw, 900, NULL);
-	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_int_equal(rlink_cfg_load(&cfg, c, err, sizeof(err)), 0);
 	assert_string_equal(cfg.user, "relay");
 	assert_string_equal(cfg.pass, "s3cret");
 	conf_unref(c);
@@ -317,14 +321,14 @@ test_cfg_parse(void **state)
 	fputs("only-a-password\n", fp);
 	fclose(fp);
 	c = mkconf_full(NULL, 100, pw, 900, NULL);
-	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_int_equal(rlink_cfg_load(&cfg, c, err, sizeof(err)), 0);
 	assert_string_equal(cfg.user, "");
 	assert_string_equal(cfg.pass, "only-a-password");
 	conf_unref(c);
 	/* The file is read by the load, never by the client. */
 	c = mkconf_full(NULL, 100, pw, 900, NULL);
 	unlink(path);
-	assert_int_equal(quota_cfg_load(&cfg, c, err, sizeof(err)), 0);
+	assert_int_equal(rlink_cfg_load(&cfg, c, err, sizeof(err)), 0);
 	assert_string_equal(cfg.pass, "only-a-password");
 	conf_unref(c);
 }
@@ -790,6 +794,7 @@ test_show_reset(void **state)
 {
 	struct rg_conf *c = mkconf();
 	struct quota_sync *qs = quota_sync_create(c);
+	struct rlink_sync l = { 0 };		/* relayguardctl's link */
 	char	buf[4096];
 	FILE   *fp;
 	int	i;
@@ -798,7 +803,7 @@ test_show_reset(void **state)
 		assert_int_equal(send1(qs, c, "192.0.2.1", "alice@acme.example", "a@dest.example", i),
 				 QUOTA_OK);
 	fp = fmemopen(buf, sizeof(buf), "w");
-	assert_int_equal(quota_sync_show(qs, c, "alice@acme.example", fp), 0);
+	assert_int_equal(ctl_quota_show(&l, c, "alice@acme.example", fp), 0);
 	fclose(fp);
 	assert_string_contains(buf, "user alice@acme.example (customer acme)\n  user_messages_per_day ");
 	assert_string_contains(buf, " 3 of 3 used, 0 left; ");
@@ -809,20 +814,21 @@ test_show_reset(void **state)
 	assert_string_contains(buf, " 3 of 8 used, 5 left; ");
 	assert_string_contains(buf, " in 10m");
 	fp = fmemopen(buf, sizeof(buf), "w");
-	assert_int_equal(quota_sync_show(qs, c, "acme", fp), 0);
+	assert_int_equal(ctl_quota_show(&l, c, "acme", fp), 0);
 	fclose(fp);
 	assert_null(strstr(buf, "user "));
 	assert_string_contains(buf, "customer acme (paid, 10 licences)");
-	assert_int_equal(quota_sync_show(qs, c, "nobody@nowhere.example", stdout), -1);
+	assert_int_equal(ctl_quota_show(&l, c, "nobody@nowhere.example", stdout), -1);
 
-	assert_int_equal(quota_sync_reset(qs, c, "alice@acme.example"), 0);
+	assert_int_equal(ctl_quota_reset(&l, c, "alice@acme.example"), 0);
 	assert_int_equal(live("t:{acme}:user:alice@acme.example:msgs"), 0);
 	assert_int_equal(live("t:{acme}:cust:day"), 3);
 	assert_int_equal(send1(qs, c, "192.0.2.1", "alice@acme.example", "a@dest.example", 9),
 			 QUOTA_OK);
-	assert_int_equal(quota_sync_reset(qs, c, "acme"), 0);
+	assert_int_equal(ctl_quota_reset(&l, c, "acme"), 0);
 	assert_int_equal(integer("DBSIZE%s", ""), 0);
 	quota_sync_free(qs);
+	rlink_sync_close(&l);
 	conf_unref(c);
 }
 
@@ -1204,8 +1210,8 @@ reader_feed(const char *bytes, size_t len, redisReply **out)
 	int	rc;
 
 	assert_non_null(r);
-	quota_reader_guard(r);
-	quota_reader_guard(r);			/* a second call changes nothing */
+	rlink_reader_guard(r);
+	rlink_reader_guard(r);			/* a second call changes nothing */
 	assert_non_null(r->fn);
 	assert_non_null(r->fn->freeObject);
 	if (redisReaderFeed(r, bytes, len) != REDIS_OK)
@@ -1336,7 +1342,7 @@ test_show_reset_odd_replies(void **state)
 	};
 	char	path[100], srv[120], buf[4096];
 	struct rg_conf *c;
-	struct quota_sync *qs;
+	struct rlink_sync l;
 	size_t	i;
 	pid_t	pid;
 	FILE   *fp;
@@ -1347,14 +1353,14 @@ test_show_reset_odd_replies(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		pid = fake_redis(path, cases[i].reply, cases[i].reply[1] ? 2 : 1);
 		c = mkconf_full(srv, 300, NULL, 2, NULL);
-		qs = quota_sync_create(c);
+		memset(&l, 0, sizeof(l));
 		fp = fmemopen(buf, sizeof(buf), "w");
 		if (cases[i].reset)
-			assert_int_equal(quota_sync_reset(qs, c, "acme"), -1);
+			assert_int_equal(ctl_quota_reset(&l, c, "acme"), -1);
 		else
-			assert_int_equal(quota_sync_show(qs, c, "acme", fp), -1);
+			assert_int_equal(ctl_quota_show(&l, c, "acme", fp), -1);
 		fclose(fp);
-		quota_sync_free(qs);
+		rlink_sync_close(&l);
 		conf_unref(c);
 		kill(pid, SIGTERM);
 		waitpid(pid, &st, 0);

@@ -1,0 +1,19 @@
+/*
+ * ctl.h - private interface of relayguardctl
+ *
+ * relayguardctl.c: options and subcommands.
+ * quota_admin.c: quota show and reset over the engine's Redis link.
+ */
+#ifndef RG_CTL_H
+#define RG_CTL_H
+
+#include <stdio.h>
+
+#include "conf.h"
+
+struct rlink_sync;
+
+int	ctl_quota_show(struct rlink_sync *, const struct rg_conf *, const char *who, FILE *);
+int	ctl_quota_reset(struct rlink_sync *, const struct rg_conf *, const char *who);
+
+#endif
