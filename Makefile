@@ -12,6 +12,7 @@
 #   make hiredis12  build and run the quota tests against Debian 13's hiredis 1.2
 #   WERROR=1        turn warnings into errors
 #   B=DIR BINDIR=DIR/  objects and programs elsewhere (another build)
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 CC       ?= cc
 CLANG    ?= clang

@@ -1,13 +1,19 @@
 /*
  * addr - parse and canonicalise envelope addresses and domains
  *
- * The parser is deliberately lenient where real mail is (dots in local
- * parts, underscores in hostnames, 8-bit bytes) and strict where a lax
- * reading could change which customer an address belongs to: control
- * bytes, unbalanced quotes or brackets, an '@' left in the domain.
- * Postfix's internal form of a quoted local part (no quotes, the domain
- * after the last '@') and the quoted form give the same address.
+ * SYNOPSIS
+ *	See addr.h: addr_parse(), addr_parse_strict(), domain_canon(),
+ *	domain_valid(), domain_is_sub().
+ *
+ * DESCRIPTION
+ *	The parser is deliberately lenient where real mail is (dots in local
+ *	parts, underscores in hostnames, 8-bit bytes) and strict where a lax
+ *	reading could change which customer an address belongs to: control
+ *	bytes, unbalanced quotes or brackets, an '@' left in the domain.
+ *	Postfix's internal form of a quoted local part (no quotes, the domain
+ *	after the last '@') and the quoted form give the same address.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>

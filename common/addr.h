@@ -24,6 +24,7 @@
  *	addr_parse() returns -1 with a static reason in *why for an address
  *	that is malformed or longer than RG_ADDR_MAX - 1.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_ADDR_H
 #define RG_ADDR_H
 

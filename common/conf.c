@@ -11,6 +11,7 @@
  *	and the last conf_unref() frees it.  Lookups are hash maps (domains,
  *	users, names) and one interval search (client ranges).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -25,6 +25,7 @@
  *	reference counted, so a reload builds a new object and swaps it in
  *	while requests in flight finish on the old one.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_CONF_H
 #define RG_CONF_H
 

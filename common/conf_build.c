@@ -12,6 +12,7 @@
  *	customers, a user outside its customer's domains, overlapping ranges
  *	of two customers, each naming the lines involved.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <confuse.h>

@@ -17,6 +17,7 @@
  *	an unreadable users_file or password_file, or a Redis host name that
  *	does not resolve, names the line of its option).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>

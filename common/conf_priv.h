@@ -12,6 +12,7 @@
  *	goes into its err as "file:line: reason" (conf_fail()) and later
  *	ones are dropped.  Nothing here is for use outside common/conf*.c.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_CONF_PRIV_H
 #define RG_CONF_PRIV_H
 

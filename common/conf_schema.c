@@ -12,6 +12,7 @@
  *	validators stamp the line where a section's first option stands into
  *	a hidden "__line" option; cross-checks (conf_build.c) report it.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <sys/socket.h>
 #include <confuse.h>
 #include <ctype.h>

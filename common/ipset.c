@@ -1,6 +1,11 @@
 /*
  * ipset - address parsing, range parsing (libcidr) and interval lookup
+ *
+ * SYNOPSIS
+ *	See ipset.h: ip_parse(), ip_format(), range_parse(), ipset_create(),
+ *	ipset_lookup().
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <libcidr.h>

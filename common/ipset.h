@@ -17,6 +17,7 @@
  *	An ipset is a sorted array of disjoint intervals: lookup is one
  *	binary search, O(log n), whatever the number of ranges.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_IPSET_H
 #define RG_IPSET_H
 

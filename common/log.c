@@ -1,16 +1,21 @@
 /*
  * log - syslog or stderr logging with info/warn/error/fatal/panic levels
  *
- * Every level keeps errno intact for the caller.  In foreground mode lines
- * go to stderr as "prog: level: text" (info lines without a level tag, as
- * Postfix does), otherwise to syslog with LOG_PID.
+ * SYNOPSIS
+ *	See log.h: log_open(), msg_info() ... msg_panic(), log_flush().
  *
- * A single-threaded event loop may hold foreground lines back with
- * log_batch(1) and write them with log_flush() once per pass of the loop:
- * one write(2) for all the decisions of a pass instead of one each.  Lines
- * are never held longer than that pass, fatal and panic lines flush
- * everything first, and a full buffer is written at once.
+ * DESCRIPTION
+ *	Every level keeps errno intact for the caller.  In foreground mode lines
+ *	go to stderr as "prog: level: text" (info lines without a level tag, as
+ *	Postfix does), otherwise to syslog with LOG_PID.
+ *
+ *	A single-threaded event loop may hold foreground lines back with
+ *	log_batch(1) and write them with log_flush() once per pass of the loop:
+ *	one write(2) for all the decisions of a pass instead of one each.  Lines
+ *	are never held longer than that pass, fatal and panic lines flush
+ *	everything first, and a full buffer is written at once.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -14,6 +14,7 @@
  *	An event loop may call log_batch(1) and then log_flush() after each
  *	pass: foreground info lines of one pass then cost one write(2).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_LOG_H
 #define RG_LOG_H
 

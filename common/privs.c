@@ -1,10 +1,15 @@
 /*
  * privs - the one privilege drop of relayguard-policyd and relayguard-milter
  *
- * initgroups() rather than the primary group alone, so that an operator
- * can grant access (a Redis socket, a password file) through a
- * supplementary group of the daemon's user.
+ * SYNOPSIS
+ *	See privs.h.
+ *
+ * DESCRIPTION
+ *	initgroups() rather than the primary group alone, so that an operator
+ *	can grant access (a Redis socket, a password file) through a
+ *	supplementary group of the daemon's user.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>

@@ -9,6 +9,7 @@
  *	a failed setuid/setgid, or root still reachable afterwards is fatal:
  *	a daemon must never go on running as root by accident.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_PRIVS_H
 #define RG_PRIVS_H
 

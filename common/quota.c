@@ -30,6 +30,7 @@
  *	Connection loss and recovery are logged once per outage; script
  *	errors at most once a second.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 #include <hiredis/adapters/libevent.h>

@@ -37,6 +37,7 @@
  *	limit exact.   (Inspection and reset are
  *	relayguardctl's: ctl/quota_admin.c.)
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_QUOTA_H
 #define RG_QUOTA_H
 

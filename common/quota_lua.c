@@ -2,6 +2,9 @@
  * quota_lua - the Lua script behind every quota decision (see quota_req.c
  * for the key layout and the reasoning; relayguard.conf(5), KEYS)
  *
+ * SYNOPSIS
+ *	quota_script[] (EVALSHA with quota_script_sha(), quota_req.c)
+ *
  * KEYS	1 rsv:I, 2 cust:day, 3 cust:10m, and for a user sender 4 user:U:msgs,
  *	5 user:U:rcpts
  * ARGV	1 reserve|commit|release, 2 reservation_ttl, 3-6 the limits
@@ -13,6 +16,7 @@
  * Changing a byte changes the SHA1: running daemons then load the new
  * text through the NOSCRIPT fallback, nothing else is needed.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "quota_priv.h"
 
 const char quota_script[] =

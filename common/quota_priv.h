@@ -17,6 +17,7 @@
  *	quota_keys() names the keys of one customer and user; the layout is
  *	documented in quota_req.c and relayguard.conf(5), KEYS.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_QUOTA_PRIV_H
 #define RG_QUOTA_PRIV_H
 

@@ -1,6 +1,10 @@
 /*
  * quota_req - the Redis side of relay quotas: key layout, requests, replies
  *
+ * SYNOPSIS
+ *	See quota_priv.h: quota_req_reserve(), quota_req_finish(),
+ *	quota_req_result(), quota_key().
+ *
  * DESCRIPTION
  *	Every quota decision is ONE call of one Lua script (quota_lua.c) with
  *	EVALSHA; a NOSCRIPT reply (script cache emptied by a restart or a
@@ -65,6 +69,7 @@
  *	refuses the message at end of data on that answer keeps the limits
  *	exact even then.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <errno.h>
 #include <inttypes.h>
 #include <openssl/evp.h>

@@ -16,6 +16,7 @@
  *	Failures are logged (at most once a second per object) and answered
  *	QUOTA_BACKEND_ERROR.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,11 +1,16 @@
 /*
  * relay - the relay decision of DESIGN section 3.1-3.3
  *
- * Order: which customer (SASL user, else client range), which relay
- * setting (first in file order whose every method holds), TLS, then the
- * sender rules of the setting's allowed_senders, with the null sender
- * handled in every mode instead of the mode's own check.
+ * SYNOPSIS
+ *	See relay.h: relay_decide(), relay_refuse(), relay_format_log().
+ *
+ * DESCRIPTION
+ *	Order: which customer (SASL user, else client range), which relay
+ *	setting (first in file order whose every method holds), TLS, then the
+ *	sender rules of the setting's allowed_senders, with the null sender
+ *	handled in every mode instead of the mode's own check.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>

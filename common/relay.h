@@ -16,6 +16,7 @@
  *	configuration and writes the verdict, no I/O, no allocation.  Quota
  *	accounting comes after an accepting verdict (quota.h).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_RELAY_H
 #define RG_RELAY_H
 

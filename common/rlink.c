@@ -1,6 +1,10 @@
 /*
  * rlink - the one Redis connection layer (see rlink.h)
+ *
+ * SYNOPSIS
+ *	See rlink.h.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -34,6 +34,7 @@
  *	rlink_sync_cmd() returns NULL with err set when the connection
  *	failed; an error reply is a reply.  AUTH/SELECT refusals are logged.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_RLINK_H
 #define RG_RLINK_H
 

@@ -1,9 +1,14 @@
 /*
  * strmap - string-keyed hash table, open addressing with linear probing
  *
- * FNV-1a hashing; the hash of each slot is kept to skip most key
- * comparisons.  No deletion: the engine's maps are built once per config.
+ * SYNOPSIS
+ *	See strmap.h.
+ *
+ * DESCRIPTION
+ *	FNV-1a hashing; the hash of each slot is kept to skip most key
+ *	comparisons.  No deletion: the engine's maps are built once per config.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -12,6 +12,7 @@
  *	it is 70% full.  Values are the caller's: strmap_free() leaves them.
  *	strmap_getn() looks up a key given as pointer and length.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_STRMAP_H
 #define RG_STRMAP_H
 

@@ -1,15 +1,21 @@
 /*
  * txn - one SMTP transaction for every front end (see txn.h)
  *
- * A RCPT is decided by relay_decide() on the transaction's facts and the
- * number of recipients accepted so far; in TXN_DECIDE an accepting
- * verdict then reserves quota, and the quota answer can still turn it
- * into a refusal.  End of message commits the reservation: a commit
- * that comes after its reservation expired and no longer fits is
- * refused with the limit's reply (the limit stays exact), a Redis
- * failure is answered as on_backend_error says, and a refused message
- * gives its reservation back.  Abort gives it back at once.
+ * SYNOPSIS
+ *	See txn.h: txn_new(), txn_rcpt(), txn_eom(), txn_abort(), and the two
+ *	quota interfaces txn_quota_async() and txn_quota_blocking().
+ *
+ * DESCRIPTION
+ *	A RCPT is decided by relay_decide() on the transaction's facts and the
+ *	number of recipients accepted so far; in TXN_DECIDE an accepting
+ *	verdict then reserves quota, and the quota answer can still turn it
+ *	into a refusal.  End of message commits the reservation: a commit
+ *	that comes after its reservation expired and no longer fits is
+ *	refused with the limit's reply (the limit stays exact), a Redis
+ *	failure is answered as on_backend_error says, and a refused message
+ *	gives its reservation back.  Abort gives it back at once.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

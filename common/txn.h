@@ -39,6 +39,7 @@
  *	with the reply appended).  Quota failures at end of message are
  *	logged with the queue id.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_TXN_H
 #define RG_TXN_H
 

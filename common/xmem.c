@@ -1,6 +1,10 @@
 /*
  * xmem - die-on-failure allocation wrappers
+ *
+ * SYNOPSIS
+ *	See xmem.h: xmalloc(), xcalloc(), xrealloc(), xstrdup() ...
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -4,6 +4,7 @@
  * Out of memory is an environment problem: msg_fatal() ends the process
  * (a daemon's supervisor restarts it; Postfix retries meanwhile).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_XMEM_H
 #define RG_XMEM_H
 

@@ -7,6 +7,7 @@
 # STARTTLS and IO::Socket::INET6 for IPv6 clients.  The package test
 # (t-debian) builds with dpkg-dev and debhelper, checks with lintian and
 # systemd-analyze (which asks man-db for the units' Documentation=).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 set -e
 # m4 builds the test Sendmail's .cf; Sendmail itself conflicts with Postfix
 # and is downloaded and extracted by tests/lib/sendmail.sh, never installed.

@@ -4,6 +4,7 @@
  * relayguardctl.c: options and subcommands.
  * quota_admin.c: quota show and reset over the engine's Redis link.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_CTL_H
 #define RG_CTL_H
 

@@ -19,6 +19,7 @@
  *	unreachable, an unexpected reply, a name that is neither a customer
  *	nor a registered user.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -27,6 +27,7 @@
  *	milter-map: 0 printed, 1 the milter is in enforce mode (it must see
  *	every client), 2 usage or configuration.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>

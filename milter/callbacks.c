@@ -51,6 +51,7 @@
  *	because rewrite mode met an MTA other than Postfix is logged once,
  *	as a warning naming the MTA's v.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

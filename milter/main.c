@@ -25,6 +25,7 @@
  *	Startup problems go to stderr and exit 1; once running, everything
  *	is logged (stderr with -f, else syslog).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <errno.h>
 #include <pthread.h>
 #include <pwd.h>

@@ -14,6 +14,7 @@
  *	and everything shared (the configuration, the quota connections) is
  *	reached through the locked functions below.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_MILTER_H
 #define RG_MILTER_H
 

@@ -20,6 +20,7 @@
  *	A file that fails to load keeps the running configuration; the reason
  *	("file:line: reason") is logged and mlt_conf_reload() returns -1.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>

@@ -17,6 +17,7 @@
  *	from before a reload is freed when it comes back, so a changed Redis
  *	server takes effect without a restart.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>

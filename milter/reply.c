@@ -17,6 +17,7 @@
  *	When smfi_setreply() refuses the reply, the refusal still stands
  *	with the MTA's default text, and an error is logged.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <ctype.h>
 #include <string.h>
 

@@ -24,6 +24,7 @@
  *	their Redis reservation is gone too.  A transaction waiting for
  *	Redis is never dropped: a connection waits for its answer.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>

@@ -1,15 +1,20 @@
 /*
  * listen - open the policy daemon's listening sockets
  *
- * pd_listen_open("inet:127.0.0.1:10040" | "inet:[::1]:10040" |
- * "unix:/path", mode, user, err, errlen) returns a non-blocking listening
- * descriptor or -1 with a reason.  A stale unix socket is removed first.
- * The new one is created with the configured mode (socket_mode, 0660 by
- * default) through the umask, so it never exists with wider permissions,
- * and when we run as root it is then given to user and user's group: the
- * daemon's user and group, and root, may connect; Postfix gets in through
- * that group (relayguard-policyd(8)).
+ * SYNOPSIS
+ *	fd = pd_listen_open("inet:127.0.0.1:10040", mode, user, err, errlen);
+ *
+ * DESCRIPTION
+ *	pd_listen_open("inet:127.0.0.1:10040" | "inet:[::1]:10040" |
+ *	"unix:/path", mode, user, err, errlen) returns a non-blocking listening
+ *	descriptor or -1 with a reason.  A stale unix socket is removed first.
+ *	The new one is created with the configured mode (socket_mode, 0660 by
+ *	default) through the umask, so it never exists with wider permissions,
+ *	and when we run as root it is then given to user and user's group: the
+ *	daemon's user and group, and root, may connect; Postfix gets in through
+ *	that group (relayguard-policyd(8)).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>

@@ -11,6 +11,7 @@
  *	configuration atomically: a file that does not validate is logged
  *	and the running configuration stays.  See relayguard-policyd(8).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <errno.h>
 #include <fcntl.h>
 #include <event2/event.h>

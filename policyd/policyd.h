@@ -7,6 +7,7 @@
  * listen.c: opening inet: and unix: listening sockets.
  * instance.c: the transactions in progress, server-wide, by instance.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_POLICYD_H
 #define RG_POLICYD_H
 

@@ -1,13 +1,18 @@
 /*
  * request - parse Postfix policy requests; find their end in a stream
  *
- * policy_scan() is called with the whole unconsumed input each time more
- * arrives and resumes where it stopped, so a request split over many
- * reads costs one pass.  It returns the length of the first complete
- * request (through its empty line), 0 for "more", or -1 when the partial
- * line, the line count or the request size passes its cap — so a client
- * can never make us buffer more than POLICY_REQ_MAX bytes.
+ * SYNOPSIS
+ *	See request.h: policy_scan_init(), policy_scan(), policy_parse().
+ *
+ * DESCRIPTION
+ *	policy_scan() is called with the whole unconsumed input each time more
+ *	arrives and resumes where it stopped, so a request split over many
+ *	reads costs one pass.  It returns the length of the first complete
+ *	request (through its empty line), 0 for "more", or -1 when the partial
+ *	line, the line count or the request size passes its cap — so a client
+ *	can never make us buffer more than POLICY_REQ_MAX bytes.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <string.h>
 
 #include "request.h"

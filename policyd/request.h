@@ -20,6 +20,7 @@
  *	policy_scan() returns POLICY_SCAN_ERROR with scan->why when a cap is
  *	exceeded before the request ends.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_REQUEST_H
 #define RG_REQUEST_H
 

@@ -1,35 +1,42 @@
 /*
  * server - the policy daemon's connections on one libevent loop
  *
- * Each connection reads requests (policy_scan finds their end, with caps),
- * answers them one at a time and in order: while a quota call is out,
- * reading pauses.  A request that cannot be parsed is logged and the
- * connection closed without a reply, so Postfix retries and then applies
- * its default_action; other connections carry on.  Connections are kept
- * in least-recently-used order: at max_connections the idlest one is
- * closed to make room, so a flood of idle connections cannot lock out
- * the MTAs.  Per connection memory is bounded by POLICY_REQ_MAX of input,
- * the same again for the copy of the request being answered (the engine
- * sees every fact uncut: the txn points into it) and PD_OUT_MAX of
- * unread output.
+ * SYNOPSIS
+ *	s = pd_server_create(base, conf, fds, nfds); pd_server_reload(s, conf);
+ *	pd_server_flush(s) after each loop pass; pd_server_shutdown(s);
+ *	pd_server_free(s).
  *
- * Lifetime: pd_conn_close() closes the socket and takes the connection
- * off the LRU list at once, but its memory is freed only by
- * pd_server_reap(), between passes of the loop (and at the end), when no
- * callback can be on the stack and no quota call is out for it.  So code
- * running for a connection may close it anywhere and still look at it
- * afterwards (c->fd < 0 means closed); nothing is ever used after free.
+ * DESCRIPTION
+ *	Each connection reads requests (policy_scan finds their end, with caps),
+ *	answers them one at a time and in order: while a quota call is out,
+ *	reading pauses.  A request that cannot be parsed is logged and the
+ *	connection closed without a reply, so Postfix retries and then applies
+ *	its default_action; other connections carry on.  Connections are kept
+ *	in least-recently-used order: at max_connections the idlest one is
+ *	closed to make room, so a flood of idle connections cannot lock out
+ *	the MTAs.  Per connection memory is bounded by POLICY_REQ_MAX of input,
+ *	the same again for the copy of the request being answered (the engine
+ *	sees every fact uncut: the txn points into it) and PD_OUT_MAX of
+ *	unread output.
  *
- * Deciding is the engine's: each RCPT and END-OF-MESSAGE becomes a call
- * on the engine's struct txn (common/txn.c), whose answer becomes the
- * reply.  Transactions live in the server-wide instance table
- * (instance.c), since Postfix may send a transaction's requests over
- * more than one connection.
+ *	Lifetime: pd_conn_close() closes the socket and takes the connection
+ *	off the LRU list at once, but its memory is freed only by
+ *	pd_server_reap(), between passes of the loop (and at the end), when no
+ *	callback can be on the stack and no quota call is out for it.  So code
+ *	running for a connection may close it anywhere and still look at it
+ *	afterwards (c->fd < 0 means closed); nothing is ever used after free.
  *
- * I/O is a persistent read event and direct writes: the replies of a
- * batch of input go out in one write(2), and a write event is armed only
- * when the socket is full, so a request costs no epoll_ctl(2).
+ *	Deciding is the engine's: each RCPT and END-OF-MESSAGE becomes a call
+ *	on the engine's struct txn (common/txn.c), whose answer becomes the
+ *	reply.  Transactions live in the server-wide instance table
+ *	(instance.c), since Postfix may send a transaction's requests over
+ *	more than one connection.
+ *
+ *	I/O is a persistent read event and direct writes: the replies of a
+ *	batch of input go out in one write(2), and a write event is armed only
+ *	when the socket is full, so a request costs no epoll_ctl(2).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>

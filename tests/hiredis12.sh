@@ -38,6 +38,7 @@
 #	H12_MIRROR (default: the URI of the host's bookworm source),
 #	H12_REFRESH=1, H12_OWN_KEYRING=1 (take the keyring from bookworm's
 #	current package even when the host's has the trixie keys).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/lib/common.sh"
 
 tap_init

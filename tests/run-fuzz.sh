@@ -1,6 +1,7 @@
 #!/bin/bash
 # run-fuzz.sh SECONDS BIN... - run each libFuzzer target for SECONDS under
 # ASan+UBSan, starting from its seed corpus in tests/fuzz/corpus/NAME.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 secs=$1; shift
 pass=0 fail=0
 for f in "$@"; do

@@ -1,6 +1,7 @@
 #!/bin/bash
 # run-integration.sh [PATTERN] - run tests/integration/t-*.sh (real Redis,
 # Postfix, miltertest); each prints TAP and "N passed, N failed".
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 cd "$(dirname "$0")/.." || exit 1
 pat=${1:-t-*.sh}
 pass=0 fail=0 failed=""

@@ -4,6 +4,7 @@
 # and the main.cf lines to paste, then keep running until ^C.
 # RUN_SECONDS=N stops after N seconds (default: until ^C on a terminal,
 # 5 s otherwise).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib/common.sh
 tap_init

@@ -1,5 +1,6 @@
 #!/bin/bash
 # run-unit.sh BIN... - run cmocka unit test programs, sum their results.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 pass=0 fail=0 failed=""
 for t in "$@"; do
 	out=$("$t" 2>&1); rc=$?

@@ -7,6 +7,7 @@
 # most; results in tests/bench/out/). Uses only CC, CFLAGS and LDFLAGS
 # from the including Makefile; libevent comes from pkg-config.
 # Errors: a missing libevent makes the link fail with pkg-config's message.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 BENCH_DIR    := tests/bench
 BENCH_WARN   := -std=c99 -Wall -Wextra -Wstrict-prototypes -Wwrite-strings

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 """gen-conf.py - generate a benchmark relayguard.conf, its rg-loadgen pool
 and the equivalent postfwd ruleset.
 

@@ -11,6 +11,7 @@
 #
 # Errors: every function returns non-zero with a message on stderr when a
 # step fails (postfix check, start-up not answering within 30 s).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 pfx_setup() {
     _d=$1 _port=$2 _sink=$3

@@ -25,6 +25,7 @@
  * without '=' or a request over 64 KiB closes that connection (counted in
  * bad_requests); set-up failures exit 1 with a message.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #define _POSIX_C_SOURCE 200809L
 #include "rgb_sock.h"
 

@@ -41,6 +41,7 @@
  * counted, the connection is closed and opened again 100 ms later.
  * Only loopback targets are accepted.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #define _POSIX_C_SOURCE 200809L
 #include "rgb_sock.h"
 

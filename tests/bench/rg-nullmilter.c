@@ -17,6 +17,7 @@
  * Runs in the foreground until SIGTERM or SIGINT (libmilter's own
  * handling); exits 1 with a message when the socket cannot be set up.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <libmilter/mfapi.h>
 #include <stdio.h>
 #include <stdlib.h>

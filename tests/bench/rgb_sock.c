@@ -8,6 +8,7 @@
  *
  * Errors: see rgb_sock.h; every function returns -1 on failure.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #define _POSIX_C_SOURCE 200809L
 #include "rgb_sock.h"
 

@@ -10,6 +10,7 @@
  * Errors: functions return -1 and put a message in err (parse) or leave
  * errno set (connect/listen).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RGB_SOCK_H
 #define RGB_SOCK_H
 

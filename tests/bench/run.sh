@@ -26,6 +26,7 @@
 # Errors: exits 1 if the bench tools are not built or a port it needs is
 # taken; a part that fails is reported in the results and the run goes on.
 # Every process it starts is stopped on exit (by PID), whatever happens.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

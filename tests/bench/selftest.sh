@@ -13,6 +13,7 @@
 #   - the run stops by itself within its time bound.
 # Prints one "ok"/"not ok" line per check and "N passed, N failed".
 # Errors: exits 1 if any check failed (or the tools are not built).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 set -u
 B=$(cd "$(dirname "$0")" && pwd)

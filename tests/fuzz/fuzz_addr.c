@@ -7,6 +7,7 @@
  * one), nothing is longer than RG_ADDR_MAX, no control byte survives, and
  * the canonical text parses again to itself.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,6 +9,7 @@
  * would be opened, and reading files (or /dev/stdin) is not what this
  * target tests.  Redis server names are not looked up in DNS here.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

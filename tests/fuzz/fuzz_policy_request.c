@@ -13,6 +13,7 @@
  *    the scanner must find that same request (else the daemon would never
  *    hand it to the parser).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

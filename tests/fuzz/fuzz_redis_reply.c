@@ -5,6 +5,7 @@
  * Whatever a broken or hostile server says, the result is one of the
  * quota results and nothing crashes.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -4,6 +4,7 @@
  * A file is either refused with "file:line: reason" or loaded with every
  * user inside the customer's domains.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-ctl.sh - relayguardctl check, explain, milter-map and quota on the sample
 #	configuration (and small ones of its own).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 tap_init
 mktmp >/dev/null

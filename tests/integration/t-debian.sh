@@ -6,6 +6,7 @@
 #	units, "-t" and "relayguardctl check" as that user, and a packaged
 #	config that relays for nobody; purged at the end, leaving the
 #	machine as it was.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 tap_init
 need_root

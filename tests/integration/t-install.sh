@@ -4,6 +4,7 @@
 #	paths), an edited config survives a second install, uninstall
 #	removes the programs and man pages but not the config, PREFIX moves
 #	everything.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 tap_init
 mktmp >/dev/null

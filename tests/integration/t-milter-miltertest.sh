@@ -5,6 +5,7 @@
 #	negotiated, checked on the wire (tests/milter/wire.py); rewrite mode
 #	only for Postfix, enforce by default (mta.lua); overlong HELO and SASL
 #	names judged uncut (facts.lua)
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/milter/lib.sh"

@@ -17,6 +17,7 @@
 # through {tls_version}, and the rewrite still happens.
 #
 # Run as root.  KEEP_TMP=1 keeps every log and transcript.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/policyd.sh"

@@ -8,6 +8,7 @@
 #	on SIGTERM, and the sanitizers (leak check included) report nothing.
 #
 #	SESSIONS=N changes the count (default 10000).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/milter/lib.sh"

@@ -10,6 +10,7 @@
 #    flood of instances in bounded memory;
 # then the daemon must answer correctly, stop cleanly on SIGTERM, and the
 # sanitizers (halt_on_error, leaks checked at exit) report nothing.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 POLICYD_BIN=$TOP/build/asan-bin/relayguard-policyd
 . "$TOP/tests/lib/redis.sh"

@@ -4,6 +4,7 @@
 # pipelining (policyd_abuse, also run by t-policyd-asan.sh against an
 # ASan build with quotas on), reloads good and bad, unix sockets and
 # their mode, facts passed uncut, idle timeout, -t.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/policyd.sh"
 tap_init

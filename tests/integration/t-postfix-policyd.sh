@@ -13,6 +13,7 @@
 # the temp dir with every log and transcript; VERBOSE=1 prints every SMTP
 # transcript; POLICYD_BIN=path tests another binary; RG_ON_BACKEND_ERROR
 # overrides on_backend_error, default "tempfail").
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"

@@ -9,6 +9,7 @@
 #  - END-OF-MESSAGE commits: the reservation becomes usage, counted once;
 #  - Redis stopped, hanging (SIGSTOP) or restarted empty: 451 4.3.0 within
 #    timeout_ms, the daemons stay up and recover by themselves.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/lib/policyd.sh"

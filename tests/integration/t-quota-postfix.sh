@@ -7,6 +7,7 @@
 # 3 recipients in 10 minutes.  The SMTP client must see 550 5.4.5 and
 # 450 4.2.1 at RCPT, earlier recipients of the same message stand and are
 # delivered, and with Redis down 451 4.3.0.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/lib/postfix.sh"

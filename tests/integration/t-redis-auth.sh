@@ -16,6 +16,7 @@
 #  (d) -t with a missing or unreadable password file exits 1 with
 #      file:line; a Redis host name that does not resolve fails -t;
 #      "localhost" works (the daemons here use it).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
 . "$TOP/tests/lib/policyd.sh"

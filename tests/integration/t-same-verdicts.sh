@@ -5,6 +5,7 @@
 #	as a Postfix smtpd process would) and of relayguard-milter in
 #	enforce mode (miltertest, IPv6 clients written as Sendmail does),
 #	and both must give exactly the expected reply.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/policyd.sh"
 . "$TOP/tests/milter/lib.sh"

@@ -21,6 +21,7 @@
 # under miltertest.
 #
 # Run as root.  KEEP_TMP=1 keeps sendmail.cf, traffic.log, the logs.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/postfix.sh"
 . "$TOP/tests/lib/redis.sh"

@@ -19,6 +19,7 @@
 #	Environment: TMPDIR (parent of the temp dir), KEEP_TMP=1 (keep the
 #	temp dir and say where it is), VERBOSE=1 (print diagnostics of
 #	passing tests too).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 [ -n "${_RG_COMMON_SH:-}" ] && return 0
 _RG_COMMON_SH=1

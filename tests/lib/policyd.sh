@@ -16,6 +16,7 @@
 #	(or "unix:PATH") found in the config's listen list; set
 #	POLICYD_PORT beforehand to wait for another port. The binary is
 #	$POLICYD_BIN (default $TOP/policyd/relayguard-policyd).
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 [ -n "${_RG_POLICYD_SH:-}" ] && return 0
 _RG_POLICYD_SH=1

@@ -26,6 +26,7 @@
 # EXPORTS
 #	PF_DIR PF_CONF PF_QUEUE PF_LOG SMTP_PORT SINK_PORT SINK_DIR
 #	PF_CERT PF_KEY (after pf_tls) PF_SASLDB (after pf_sasl)
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 [ -n "${_RG_POSTFIX_SH:-}" ] && return 0
 _RG_POSTFIX_SH=1

@@ -12,6 +12,7 @@
 #	$TMP/redis.sock, persists nothing (--save "" --appendonly no), logs
 #	to $TMP/redis.log and is stopped by an at_exit hook.
 #	Set REDIS_PORT before redis_start to choose the port.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 [ -n "${_RG_REDIS_SH:-}" ] && return 0
 _RG_REDIS_SH=1

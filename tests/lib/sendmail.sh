@@ -38,6 +38,7 @@
 #
 # EXPORTS
 #	SM_ROOT SM_BIN SM_DIR SM_CF SM_QUEUE SM_PORT SM_TRAFFIC SM_PID
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 [ -n "${_RG_SENDMAIL_SH:-}" ] && return 0
 _RG_SENDMAIL_SH=1

@@ -2,6 +2,7 @@
 --
 -- -D WANT=tempfail: on_backend_error = "tempfail" -> 451 4.3.0
 -- -D WANT=accept:   on_backend_error = "accept"   -> the RCPT passes
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local c = session{client = "100.64.3.5", helo = "lan.q3.example"}

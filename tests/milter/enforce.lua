@@ -1,6 +1,7 @@
 -- tests/milter/enforce.lua - every reply of DESIGN 3.1-3.3 in enforce mode
 --
 -- Config: tests/integration/t-milter-miltertest.sh (milter_conf), quotas off.
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local RD = "550 5.7.0 Mail relay denied [%s]. Invalid credentials for relay for" ..

@@ -9,6 +9,7 @@
 -- a registered user.  The milter passes the facts as the MTA gave them; the
 -- engine refuses an overlong one.  Each overlong case has a control: its
 -- valid prefix alone is accepted, so the refusal is for the length.
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local c, r

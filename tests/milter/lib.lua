@@ -22,6 +22,7 @@
 --	gives into its decision log line ("... to=<rcpt> ... reply=\"550 ...\""),
 --	synchronously before it answers, so refuse() reads the text from LOG.
 --	Use a distinct recipient for every check.
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 SMFIC_BODYEOB = 69		-- 'E': end of message (macros of that stage)
 

@@ -28,6 +28,7 @@
 #	miltertest over TCP costs ~40 ms a session (its two small writes per
 #	command meet delayed ACKs), over a unix socket well under 1 ms: the
 #	miltertest scripts use unix sockets, Postfix uses inet.
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 [ -n "${_RG_MILTER_SH:-}" ] && return 0
 _RG_MILTER_SH=1

@@ -9,6 +9,7 @@
 -- here RCPT, as miltertest takes SMFIP_NR_CONN/HELO/MAIL -- and one warning
 -- in the log.  Enforce mode decides whatever the MTA, and a configuration
 -- without a mode line enforces.
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local RD = "550 5.7.0 Mail relay denied [10.1.2.3]. Invalid credentials for relay for" ..

@@ -3,6 +3,7 @@
 -- Config: t-milter-miltertest.sh (quota.extra): q1 user_recipients_per_day 2,
 -- q2 customer_recipients_per_day 3, q3/q4/q5 customer_recipients_per_10min 2.
 -- Redis is empty when this starts.
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local USER = "550 5.4.5 Daily SMTP relay limit exceeded for user."

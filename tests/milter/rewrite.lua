@@ -3,6 +3,7 @@
 -- Only the null-sender recipient limit and the TLS rule are enforced; the
 -- sender rewrite happens at end of message; every other refusal of the
 -- engine passes (the policy service has answered that RCPT already).
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local c

@@ -1,6 +1,7 @@
 -- tests/milter/sendmail-addr.lua - {client_addr} as Sendmail writes it
 -- ("IPv6:0:0:0:0:0:0:0:1", uncompressed, any case of the prefix) is logged
 -- and replied in the canonical form Postfix uses ("[::1]")
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local c = session{client = "::1", client_macro = "IPv6:0:0:0:0:0:0:0:1",

@@ -1,5 +1,6 @@
 -- tests/milter/smoke.lua - a few sessions checked by reply type only (for a
 -- milter that logs to syslog, where LOG is of no use)
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local c = session{client = "198.51.100.10", helo = "mx.acme.example"}

@@ -5,6 +5,7 @@
 -- (100.66.0.1, any), q3 (100.64.3.0/24, 2 recipients per 10 minutes).
 -- Replies are checked loosely (type only); what counts is that the milter
 -- survives, answers every command and frees everything.
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local N = tonumber(SESSIONS) or 10000

@@ -4,6 +4,7 @@
 -- "txn|recipient|reply" to OUT, reply = "OK" or the full refusal text.
 -- Consecutive rows with the same txn share one transaction.  IPv6 clients
 -- are sent as Sendmail writes them ("IPv6:addr").
+-- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 dofile(DIR .. "/lib.lua")
 
 local rows = {}

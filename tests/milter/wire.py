@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 """tests/milter/wire.py - relayguard-milter's protocol negotiation, on the wire
 
 Usage: wire.py SOCKET_PATH

@@ -9,6 +9,7 @@
  *	cmocka_run_group_tests(tests, group_setup, group_teardown);
  *	admin();	-- a blocking connection to it, for checks
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_REDIS_FIXTURE_H
 #define RG_REDIS_FIXTURE_H
 

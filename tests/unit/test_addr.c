@@ -6,6 +6,7 @@
  * refusal.  The key and domain decide which customer and which user an
  * address belongs to, so these are security properties, not cosmetics.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include "addr.h"

@@ -8,6 +8,7 @@
  * Paths are relative to the top of the source tree (make runs the tests
  * from there; main() moves there when started elsewhere).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include <errno.h>

@@ -3,6 +3,7 @@
  * (DESIGN 2: every IPv6 notation, CIDR, the 65,536-address cap, strict
  * syntax) and the interval lookup (bounds, many ranges, merging).
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include "ipset.h"

@@ -4,6 +4,7 @@
  * Each test points stderr at a fresh temporary file and reads back what
  * reached it; cmocka itself writes to stdout.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include <errno.h>

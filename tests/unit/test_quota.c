@@ -11,6 +11,7 @@
  * its element cap and replies of every type (RESP3 too) refused, also
  * by quota show and reset talking to a broken server.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include <errno.h>

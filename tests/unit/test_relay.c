@@ -6,6 +6,7 @@
  * The configuration is tests/unit/fixtures/relay.conf (customers acme,
  * globex, initech); read it next to these tests.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include <libgen.h>

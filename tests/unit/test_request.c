@@ -6,6 +6,7 @@
  * request.c belongs to the policy daemon, not to the engine library the
  * unit tests link, so it is compiled in here.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include "../../policyd/request.c"

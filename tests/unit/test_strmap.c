@@ -1,6 +1,7 @@
 /*
  * test_strmap - unit tests for common/strmap.c (string-keyed hash table)
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include "strmap.h"

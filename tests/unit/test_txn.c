@@ -10,6 +10,7 @@
  * table's, and here the quota limits, Redis down, a late commit over the
  * limit at end of message (refused in both), abort, and rewrite mode.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
 #include <event2/event.h>

@@ -4,6 +4,7 @@
  * cmocka.h needs stdarg.h, stddef.h, stdint.h and setjmp.h before it.
  * Each tests/unit/test_*.c is one program for one engine module.
  */
+/* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_UNIT_H
 #define RG_UNIT_H
 
