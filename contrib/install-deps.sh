@@ -16,6 +16,8 @@ libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server postfix swaks
 miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3
 libnet-ssleay-perl libio-socket-inet6-perl m4
 dpkg-dev debhelper lintian systemd man-db adduser"
+# make bench also compares against postfwd2 (--bench).
+[ "${1:-}" = --bench ] && PKGS="$PKGS postfwd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

@@ -24,10 +24,15 @@ $(BENCH_DIR)/rg-baseline: $(BENCH_DIR)/rg-baseline.c $(BENCH_DIR)/rgb_sock.c $(B
 $(BENCH_DIR)/rg-nullmilter: $(BENCH_DIR)/rg-nullmilter.c
 	$(CC) $(CFLAGS) $(BENCH_WARN) -o $@ $(BENCH_DIR)/rg-nullmilter.c $(LDFLAGS) -lmilter -pthread
 
-.PHONY: bench bench-tools bench-selftest bench-clean
+.PHONY: bench bench-run bench-tools bench-selftest bench-clean
 bench-tools: $(BENCH_TOOLS)
 
-bench: $(BENCH_TOOLS) policyd/relayguard-policyd milter/relayguard-milter ctl/relayguardctl
+# Packages first (the peers too: postfwd), then the build, then the run.
+bench:
+	@contrib/install-deps.sh --bench
+	@$(MAKE) --no-print-directory bench-run
+
+bench-run: $(BENCH_TOOLS) policyd/relayguard-policyd milter/relayguard-milter ctl/relayguardctl
 	bash $(BENCH_DIR)/run.sh
 
 bench-selftest: $(BENCH_TOOLS)

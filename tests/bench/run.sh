@@ -21,7 +21,10 @@
 # BENCH_CONCS ("1 8 32"), BENCH_CMP_CUSTOMERS (100), BENCH_SCALE ("10 1000
 # 10000 100000"), BENCH_SCALE_CONC (8), BENCH_E2E_MSGS (4000), BENCH_E2E_SESSIONS (8),
 # BENCH_PORT_BASE (23700), BENCH_OUT (tests/bench/out), RG_NOQUOTA_LINE,
-# RG_RELOAD_PATTERN, BENCH_DEADLINE (900 s).
+# RG_RELOAD_PATTERN, BENCH_DEADLINE (900 s), BENCH_POLICYD_BEFORE (another
+# relayguard-policyd binary, e.g. of an earlier commit: measured in turn
+# with this one as "before" and "before+quotas", and part 1 then reports
+# after/before per round).
 #
 # Errors: exits 1 if the bench tools are not built or a port it needs is
 # taken; a part that fails is reported in the results and the run goes on.
@@ -52,6 +55,8 @@ RG_NOQUOTA_LINE=${RG_NOQUOTA_LINE-'quotas = false'}
 RG_RELOAD_PATTERN=${RG_RELOAD_PATTERN:-'reloaded configuration|config loaded'}
 
 P_SMTPD=$((PB + 25)) P_SINK=$((PB + 26)) P_POLICYD=$((PB + 40)) P_POLICYD2=$((PB + 42))
+P_BEFORE=$((PB + 44)) P_BEFORE2=$((PB + 46))
+BEFORE=${BENCH_POLICYD_BEFORE:-}
 P_MILTER=$((PB + 41)) P_BASE=$((PB + 50)) P_POSTFWD=$((PB + 60))
 P_REDIS=$((PB + 79))
 
@@ -337,11 +342,28 @@ if [ -x "$POLICYD" ]; then
 else
     note "   SKIP: $POLICYD not built yet"
 fi
+# The same daemon of an earlier commit, on the same configurations.
+if [ -n "$BEFORE" ] && [ -x "$BEFORE" ]; then
+    sed "s|inet:127.0.0.1:$P_POLICYD|inet:127.0.0.1:$P_BEFORE|" "$CMP/noquota.conf" >"$CMP/before.conf"
+    sed "s|inet:127.0.0.1:$P_POLICYD|inet:127.0.0.1:$P_BEFORE2|" "$CMP/quota.conf" >"$CMP/before2.conf"
+    "$BEFORE" -f -c "$CMP/before.conf" 2>>"$WORK/pd-before.log" &
+    PIDS+=("$!"); RG_PIDS+=("$!")
+    if wait_ready "inet:127.0.0.1:$P_BEFORE" 60; then
+        CMP_SERVERS+=(before); CMP_SPEC[before]=inet:127.0.0.1:$P_BEFORE
+    fi
+    if [ "$REDIS_OK" = 1 ]; then
+        "$BEFORE" -f -c "$CMP/before2.conf" 2>>"$WORK/pd-before.log" &
+        PIDS+=("$!"); RG_PIDS+=("$!")
+        if wait_ready "inet:127.0.0.1:$P_BEFORE2" 60; then
+            CMP_SERVERS+=(before+quotas); CMP_SPEC[before+quotas]=inet:127.0.0.1:$P_BEFORE2
+        fi
+    fi
+fi
 SERVERS+=("${CMP_SERVERS[@]}")
 for r in $(seq "$ROUNDS"); do
     for c in $CONCS; do
         for s in "${CMP_SERVERS[@]}"; do
-            [ "$s" = "relayguard+quotas" ] && rcli flushall >/dev/null
+            case $s in *+quotas) rcli flushall >/dev/null ;; esac
             load "$s-r$r" "${CMP_SPEC[$s]}" "$c" "$CMP/pool.txt"
             RPS[$s,$c,$r]=$(field "$R" rps); P50[$s,$c,$r]=$(field "$R" p50_us)
             P99[$s,$c,$r]=$(field "$R" p99_us); ERR[$s,$c,$r]=$(field "$R" errors)
@@ -428,6 +450,25 @@ fi
             echo "| $s | $c | ${RPS[$s,$c]} | ${P50[$s,$c]} | ${P99[$s,$c]} | ${ERR[$s,$c]} | $(ratio "${RPS[$s,$c]}" "${RPS[postfwd2,$c]:-0}") | $xb | ${RANGE_B[$s,$c]:--} |"
         done
     done
+    if [ -n "${CMP_SPEC[before]:-}" ]; then
+        echo
+        echo "This code against \`BENCH_POLICYD_BEFORE\` ($BEFORE), measured in turn in the same rounds: after / before, median of the per-round ratios (range)."
+        echo
+        echo "| conns | no quotas | with quotas |"
+        echo "|---:|---:|---:|"
+        for c in $CONCS; do
+            cells=()
+            for pair in "relayguard before" "relayguard+quotas before+quotas"; do
+                set -- $pair
+                ra=()
+                for r in $(seq "$ROUNDS"); do
+                    ra+=("$(awk -v a="${RPS[$1,$c,$r]:-0}" -v b="${RPS[$2,$c,$r]:-0}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')")
+                done
+                cells+=("$(median "${ra[@]}") ($(printf '%s\n' "${ra[@]}" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'))")
+            done
+            echo "| $c | ${cells[0]} | ${cells[1]} |"
+        done
+    fi
     echo
     echo "Load generator check: $LG_CHECK."
     [ -n "${CRASHES:-}" ] && echo && echo "**Problems:** $CRASHES"
