@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "txn.h"
@@ -35,9 +36,11 @@ struct txn {
 	char   *sasl;
 	char   *sender;
 	int	tls;
+	size_t	size;			/* bytes held, facts included (txn_size) */
 	unsigned nrcpt;			/* recipients accepted */
 	char   *customer;		/* the customer of the accepted recipients */
 	int	reserved;		/* its reservation is in Redis */
+	long	reserved_at;		/* when (monotonic s) it was first made */
 	char   *rewrite;		/* the first new sender asked for, or NULL */
 	char   *rewrite_from;
 	/* The call in progress. */
@@ -51,17 +54,33 @@ struct txn {
 	void   *arg;
 };
 
+static char txn_empty[] = "";		/* every fact until set: no allocation */
+
 static char *
 txn_dup(const char *s)
 {
 	return (xstrdup(s ? s : ""));
 }
 
+/* Set a fact; the same value again (every RCPT of a message) costs no copy. */
 static void
-txn_set(char **slot, const char *s)
+txn_set(struct txn *x, char **slot, const char *s)
 {
-	free(*slot);
+	if (s == NULL || strcmp(*slot, s) == 0)
+		return;
+	if (*slot != txn_empty) {
+		x->size -= strlen(*slot) + 1;
+		free(*slot);
+	}
 	*slot = txn_dup(s);
+	x->size += strlen(s) + 1;
+}
+
+static void
+txn_unset(char **slot)
+{
+	if (*slot != txn_empty)
+		free(*slot);
 }
 
 /* txn_new - a transaction on this configuration (referenced until freed) */
@@ -74,12 +93,9 @@ txn_new(struct rg_conf *conf, enum txn_mode mode, struct txn_quota *quota)
 	x->conf = conf;
 	x->mode = mode;
 	x->quota = mode == TXN_DECIDE && conf->quotas ? quota : NULL;
-	x->instance = txn_dup("");
-	x->queue_id = txn_dup("");
-	x->client = txn_dup("");
-	x->helo = txn_dup("");
-	x->sasl = txn_dup("");
-	x->sender = txn_dup("");
+	x->instance = x->queue_id = x->client = txn_empty;
+	x->helo = x->sasl = x->sender = txn_empty;
+	x->size = sizeof(*x);
 	return (x);
 }
 
@@ -87,18 +103,13 @@ txn_new(struct rg_conf *conf, enum txn_mode mode, struct txn_quota *quota)
 void
 txn_facts(struct txn *x, const struct txn_facts *f)
 {
-	if (f->instance)
-		txn_set(&x->instance, f->instance);
+	txn_set(x, &x->instance, f->instance);
 	if (f->queue_id && *f->queue_id)
-		txn_set(&x->queue_id, f->queue_id);
-	if (f->client)
-		txn_set(&x->client, f->client);
-	if (f->helo)
-		txn_set(&x->helo, f->helo);
-	if (f->sasl)
-		txn_set(&x->sasl, f->sasl);
-	if (f->sender)
-		txn_set(&x->sender, f->sender);
+		txn_set(x, &x->queue_id, f->queue_id);
+	txn_set(x, &x->client, f->client);
+	txn_set(x, &x->helo, f->helo);
+	txn_set(x, &x->sasl, f->sasl);
+	txn_set(x, &x->sender, f->sender);
 	x->tls = x->tls || f->tls;
 }
 
@@ -131,8 +142,8 @@ txn_reconf(struct txn *x, struct rg_conf *conf)
 void
 txn_set_queue_id(struct txn *x, const char *qid)
 {
-	if (qid && *qid && strcmp(qid, x->queue_id) != 0)
-		txn_set(&x->queue_id, qid);
+	if (qid && *qid)
+		txn_set(x, &x->queue_id, qid);
 }
 
 /* The facts of one RCPT (or of end of message) for relay_decide(). */
@@ -172,17 +183,42 @@ static void
 txn_accepted(struct txn *x, const struct rg_verdict *v)
 {
 	x->nrcpt++;
-	if (v->customer && x->customer == NULL)
+	if (v->customer && x->customer == NULL) {
 		x->customer = xstrdup(v->customer->name);
+		x->size += strlen(x->customer) + 1;
+	}
 	if (v->rewrite[0] && !v->from.null) {
 		if (x->rewrite == NULL) {
 			x->rewrite = xstrdup(v->rewrite);
 			x->rewrite_from = xstrdup(v->from.text);
+			x->size += strlen(x->rewrite) + strlen(x->rewrite_from) + 2;
 		} else if (strcmp(x->rewrite, v->rewrite) != 0) {
 			msg_warn("%s: recipients ask for different senders <%s> and <%s>;"
 				 " keeping the first", txn_queue_id(x), x->rewrite, v->rewrite);
 		}
 	}
+}
+
+static long
+txn_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long) ts.tv_sec);
+}
+
+/*
+ * A reservation certainly alive: its commit only moves counts (it cannot
+ * find a limit reached), so nobody need wait for it.  The margin covers
+ * the script's bucket rounding (ttl / 100) and the clocks of two hosts.
+ */
+static int
+txn_fresh(const struct txn *x)
+{
+	long	ttl = x->conf->reservation_ttl;
+
+	return (x->reserved_at > 0 && txn_now() < x->reserved_at + ttl - ttl / 100 - 2);
 }
 
 /* Answer the call in progress; free the transaction if it was let go. */
@@ -216,8 +252,11 @@ txn_reserved(void *arg, enum quota_result r)
 			snprintf(x->v.reason + strlen(x->v.reason),
 				 sizeof(x->v.reason) - strlen(x->v.reason),
 				 " (quota: %s)", quota_result_name(r));
-		if (r == QUOTA_OK && x->v.customer)
+		if (r == QUOTA_OK && x->v.customer) {
 			x->reserved = 1;
+			if (x->reserved_at == 0)
+				x->reserved_at = txn_now();
+		}
 		if (x->v.code == 0)
 			txn_accepted(x, &x->v);
 		txn_log(x, &x->v, NULL);
@@ -325,6 +364,18 @@ txn_committed(void *arg, enum quota_result r)
 		       txn_released, x);
 }
 
+/* A commit nobody waits for: only its failure is worth a line. */
+static void
+txn_committed_later(void *arg, enum quota_result r)
+{
+	struct txn *x = arg;
+
+	if (r != QUOTA_OK)
+		msg_warn("%s: quota commit for customer %s: %s; the reservation will expire",
+			 txn_queue_id(x), x->customer, quota_result_name(r));
+	txn_answer(x);
+}
+
 /*
  * txn_eom - end of message: commit the reservation.  rcpt_count is the
  * number of recipients the MTA accepted (0 = as reserved; a surplus is
@@ -367,6 +418,16 @@ txn_eom(struct txn *x, unsigned rcpt_count, txn_done_fn done, void *arg)
 	 */
 	x->op = TXN_COMMIT;
 	txn_fill(x, "", rcpt_count ? rcpt_count : x->nrcpt);
+	if (txn_fresh(x)) {
+		/* Accepted now; the commit goes on by itself (txn_free waits). */
+		x->done = NULL;
+		x->reserved = 0;
+		x->quota->call(x->quota, TXN_COMMIT, x->conf, &x->rt, NULL, x->customer,
+			       txn_committed_later, x);
+		if (done)
+			done(arg, x, v);
+		return;
+	}
 	x->quota->call(x->quota, TXN_COMMIT, x->conf, &x->rt, NULL, x->customer,
 		       txn_committed, x);
 }
@@ -398,12 +459,12 @@ txn_free(struct txn *x)
 		return;
 	}
 	conf_unref(x->conf);
-	free(x->instance);
-	free(x->queue_id);
-	free(x->client);
-	free(x->helo);
-	free(x->sasl);
-	free(x->sender);
+	txn_unset(&x->instance);
+	txn_unset(&x->queue_id);
+	txn_unset(&x->client);
+	txn_unset(&x->helo);
+	txn_unset(&x->sasl);
+	txn_unset(&x->sender);
 	free(x->customer);
 	free(x->rewrite);
 	free(x->rewrite_from);
@@ -452,21 +513,11 @@ txn_busy(const struct txn *x)
 	return (x->busy);
 }
 
-static size_t
-txn_strsize(const char *s)
-{
-	return (s ? strlen(s) + 1 : 0);
-}
-
 /* txn_size - bytes the transaction holds, its facts included (for caps) */
 size_t
 txn_size(const struct txn *x)
 {
-	return (sizeof(*x) + txn_strsize(x->instance) + txn_strsize(x->queue_id)
-		+ txn_strsize(x->client) + txn_strsize(x->helo) + txn_strsize(x->sasl)
-		+ txn_strsize(x->sender)
-		+ txn_strsize(x->customer) + txn_strsize(x->rewrite)
-		+ txn_strsize(x->rewrite_from) + txn_strsize(x->rcpt));
+	return (x->size);
 }
 
 /* --- the two quota interfaces ------------------------------------------ */

@@ -505,6 +505,51 @@ test_eom_elsewhere(void **state)
 	conf_unref(c);
 }
 
+/*
+ * End of message with a reservation certainly alive: answered at once,
+ * the commit goes on by itself (even after txn_free) and lands.
+ */
+static void
+test_eom_fresh(void **state)
+{
+	struct rg_conf *c = qconf(sock, 900);
+	struct txn_quota *tq = impl_new(ASYNC, c);
+	struct answer a = { 0 };
+	char	buf[700];
+	struct txn *x;
+	redisContext *r;
+	redisReply *rep;
+	int	i;
+
+	(void) state;
+	flush_redis();
+	x = begin(c, TXN_DECIDE, tq, "fresh", "192.0.2.1", "h.q.example", "", 0, "x@q.example");
+	assert_string_equal(rcpt(x, "1@dest.example", buf, sizeof(buf)), "OK");
+	txn_eom(x, 0, on_answer, &a);
+	assert_int_equal(a.calls, 1);		/* no wait for Redis */
+	assert_int_equal(a.v.code, 0);
+	assert_true(txn_busy(x));		/* the commit is still out */
+	txn_free(x);
+	quota_flush(aq);
+	for (i = 0; i < 200; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);
+	r = admin();
+	rep = redisCommand(r, "EXISTS t:{q}:rsv:fresh");
+	assert_int_equal(rep->integer, 0);	/* committed */
+	freeReplyObject(rep);
+	/* the committed recipient counts in the day window: its one bucket */
+	rep = redisCommand(r, "EVAL %s 1 t:{q}:cust:day",
+			   "local h = redis.call('HGETALL', KEYS[1]); local n = 0"
+			   " for i = 1, #h, 2 do if h[i] ~= 's' and h[i] ~= 't' then"
+			   " n = n + tonumber(h[i + 1]) end end return n");
+	assert_int_equal(rep->type, REDIS_REPLY_INTEGER);
+	assert_int_equal(rep->integer, 1);
+	freeReplyObject(rep);
+	redisFree(r);
+	impl_free(tq);
+	conf_unref(c);
+}
+
 /* A transaction let go while its quota call is out goes when it answers. */
 static void
 test_free_while_busy(void **state)
@@ -543,6 +588,7 @@ main(void)
 		cmocka_unit_test_setup(test_late_commit_blocking, setup),
 		cmocka_unit_test_setup(test_eom_elsewhere, setup),
 		cmocka_unit_test_setup(test_free_while_busy, setup),
+		cmocka_unit_test_setup(test_eom_fresh, setup),
 	};
 
 	table_load();
