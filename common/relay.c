@@ -288,7 +288,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	}
 	v->user = su;
 	if (gw != NULL) {
-		snprintf(v->reason, sizeof(v->reason), "user gateway of %.320s", su->address);
+		snprintf(v->reason, sizeof(v->reason), "user gateway of %.250s", su->address);
 		return;
 	}
 	switch (s->senders) {
