@@ -267,9 +267,6 @@ route_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer
 	cu->gateways = xcalloc(cu->ngateways, sizeof(*cu->gateways));
 	for (i = 0; i < cu->ngateways && !p->failed; i++)
 		route_gateway(p, c, cu, &cu->gateways[i], cfg_getnsec(cs, "user_gateway", i));
-	if (!p->failed && cu->ngateways > 0 && !cu->allow_user_gateways)
-		msg_info("%s:%d: %s: %zu user_gateway entries are inactive"
-			 " (allow_user_gateways = false)", p->file, line, who, cu->ngateways);
 }
 
 /* route_conf_free - what the routing part of a configuration holds */

@@ -135,6 +135,23 @@ is "$reply" "21:OK relayguard-tls-sec," "and keeps answering"
 exec 7>&-
 ok "the daemon is alive" kill -0 "$POLICYD_PID"
 
+# --- relayguardctl postfix-config and check ------------------------------
+CTL=$TOP/ctl/relayguardctl
+pc=$("$CTL" -c "$TMP/rg.conf" postfix-config)
+like "$pc" "sender_dependent_relayhost_maps = socketmap:$SM:relayhost" "postfix-config: the relayhost map"
+like "$pc" "sender_dependent_default_transport_maps = socketmap:$SM:transport" "postfix-config: the transport map"
+like "$pc" "smtp_tls_policy_maps = socketmap:$SM:tls" "postfix-config: the tls map"
+like "$pc" "relayguard-tls unix - - n - - smtp
+  -o smtp_tls_security_level=encrypt" "postfix-config: relayguard-tls"
+like "$pc" "relayguard-tls-sec unix - - n - - smtp
+  -o smtp_tls_security_level=encrypt
+  -o smtp_fallback_relay=\\[sec.example.net\\]:587" "postfix-config: relayguard-tls-sec falls back to the secure route"
+is "$(grep -c '^relayguard-tls' <<<"$pc")" 2 "postfix-config: one transport per secure route"
+ck=$("$CTL" -c "$TMP/rg.conf" check)
+like "$ck" "route gw: next hop \\[127.0.0.1\\]:2525, tls may" "check: a route, its next hop and policy"
+like "$ck" "used by: acme \\(outbound_route\\)" "check: who uses a route"
+like "$ck" "user_gateway g@other.example \\(user x@globex.example\\) is inactive" "check: an inactive gateway"
+
 # --- reload: the next lookup sees the new config ---------------------------
 write_conf "$TMP/rg.conf" 127.0.0.9
 policyd_hup
