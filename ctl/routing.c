@@ -8,7 +8,9 @@
  * DESCRIPTION
  *	postfix-config prints, for the configuration in force, the main.cf
  *	lines that point Postfix's three routing lookups at
- *	relayguard-policyd's first socketmap listener, and the master.cf
+ *	relayguard-policyd's first socketmap listener (a unix socket under
+ *	/var/spool/postfix relative to it, as chrooted Postfix processes
+ *	need), and the master.cf
  *	transports of DESIGN 5.3: relayguard-tls (an smtp clone that
  *	requires encryption) and one relayguard-tls-ROUTE per secure route,
  *	whose smtp_fallback_relay is that route's next hop.  check lists
@@ -31,6 +33,8 @@ ctl_postfix_config(const struct rg_conf *c, FILE *fp)
 		{ "sender_dependent_default_transport_maps", "transport" },
 		{ "smtp_tls_policy_maps", "tls" },
 	};
+	const char *spool = "unix:/var/spool/postfix/", *sm = c->socketmap[0];
+	char	addr[300];
 	size_t	i, j;
 
 	if (c->nsocketmap == 0) {
@@ -39,10 +43,14 @@ ctl_postfix_config(const struct rg_conf *c, FILE *fp)
 			"relayguard/socketmap\" } }\n", c->path);
 		return (2);
 	}
-	fprintf(fp, "# main.cf: relayguard routing (relayguard-policyd socketmap %s)\n",
-		c->socketmap[0]);
+	/* Relative to queue_directory: the same path chrooted or not. */
+	if (strncmp(sm, spool, strlen(spool)) == 0)
+		snprintf(addr, sizeof(addr), "unix:%s", sm + strlen(spool));
+	else
+		snprintf(addr, sizeof(addr), "%s", sm);
+	fprintf(fp, "# main.cf: relayguard routing (relayguard-policyd socketmap %s)\n", sm);
 	for (i = 0; i < 3; i++)
-		fprintf(fp, "%s = socketmap:%s:%s\n", maps[i][0], c->socketmap[0], maps[i][1]);
+		fprintf(fp, "%s = socketmap:%s:%s\n", maps[i][0], addr, maps[i][1]);
 	fprintf(fp, "\n# master.cf: the transports the transport map names\n");
 	fprintf(fp, ROUTE_TLS_TRANSPORT " unix - - n - - smtp\n"
 		"  -o smtp_tls_security_level=encrypt\n");
