@@ -101,7 +101,7 @@ $(ASAN_POLICYD): $(POLICYD_SRC:%.c=$(B)/asan/%.o) $(COMMON_ASAN_OBJ)
 # --- libFuzzer targets -------------------------------------------------
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-FUZZ_EXTRA = $(filter-out policyd/main.c,$(wildcard policyd/request.c policyd/socketmap.c))
+FUZZ_EXTRA = $(filter-out policyd/main.c,$(wildcard policyd/request.c policyd/socketmap.c policyd/netstring.c))
 FUZZ_SECONDS ?= 60
 
 $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(FUZZ_EXTRA) $(wildcard common/*.h policyd/*.h)

@@ -70,6 +70,7 @@ conf_unref(struct rg_conf *c)
 	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	conf_free_users(c);
+	route_conf_free(c);
 	for (i = 0; i < c->ncustomers; i++)
 		conf_free_customer(&c->customers[i]);
 	free(c->customers);

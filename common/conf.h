@@ -65,6 +65,31 @@ struct rg_iprange {
 
 struct rg_customer;
 
+/* A route of DESIGN 5.1: where mail leaves, and the TLS its hop needs. */
+struct rg_route {
+	char   *name;
+	char   *host;			/* as configured; an IPv6 literal without brackets */
+	long	port;
+	int	mx_lookup;
+	int	require_tls;
+	int	require_ca_signed;
+	int	validate_hostname;
+	char   *tls_name;		/* "" = none */
+	int	line;
+	char   *nexthop;		/* Postfix's form: "[host]:port" or "host:port" */
+	char   *tls_policy;		/* smtp_tls_policy_maps value: "may", "encrypt", ... */
+};
+
+/* An alternate sender address of a registered user (user_gateway). */
+struct rg_gateway {
+	char   *address;		/* lowercased */
+	const struct rg_user *user;
+	const struct rg_route *route;
+	struct rg_customer *customer;
+	int	active;			/* the customer's allow_user_gateways */
+	int	line;
+};
+
 struct rg_setting {
 	char   *name;
 	struct rg_customer *customer;
@@ -94,6 +119,12 @@ struct rg_customer {
 	size_t	nsettings;
 	size_t	nusers;
 	int	line;
+	const struct rg_route *outbound_route;	/* NULL = the MTA's own relayhost */
+	const struct rg_route *secure_route;	/* NULL = none */
+	int	outbound_tls;
+	int	allow_user_gateways;
+	struct rg_gateway *gateways;
+	size_t	ngateways;
 };
 
 struct rg_conf {
@@ -134,6 +165,13 @@ struct rg_conf {
 	struct strmap *by_user;
 	struct strmap *by_name;
 	struct ipset *by_ip;
+	char  **socketmap;		/* policyd's socketmap listeners */
+	size_t	nsocketmap;
+	struct rg_route *routes;
+	size_t	nroutes;
+	struct strmap *by_route;	/* name -> route */
+	struct strmap *by_nexthop;	/* next hop -> route (the tls map) */
+	struct strmap *by_gateway;	/* address -> gateway, active or not */
 };
 
 #define RG_DEFAULT_CONF	"/etc/relayguard/relayguard.conf"

@@ -335,6 +335,8 @@ conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer 
 		cu->settings[i].customer = cu;
 		conf_setting(p, &cu->settings[i], cfg_getnsec(cs, "relay", i));
 	}
+	if (!p->failed)
+		route_customer_build(p, c, cu, cs);
 }
 
 /* One range with its owner, for the overlap sweep. */
@@ -561,6 +563,10 @@ conf_global(struct conf_parse *p, struct rg_conf *c, cfg_t *cfg)
 	c->milter_socket = xstrdup(cfg_getstr(mt, "socket"));
 	c->milter_mode = conf_enum(conf_mode_names, cfg_getstr(mt, "mode"));
 	c->milter_socket_mode = (mode_t) strtol(cfg_getstr(mt, "socket_mode"), NULL, 8);
+	c->nsocketmap = cfg_size(pd, "socketmap");
+	c->socketmap = xcalloc(c->nsocketmap + 1, sizeof(char *));
+	for (i = 0; i < c->nsocketmap; i++)
+		c->socketmap[i] = xstrdup(cfg_getnstr(pd, "socketmap", i));
 }
 
 /* conf_build - the configuration object from a parse; NULL after conf_fail() */
@@ -575,6 +581,7 @@ conf_build(cfg_t *cfg, cfg_t **cs, size_t n, struct conf_parse *p)
 	c->by_domain = strmap_create(n * 2);
 	c->by_user = strmap_create(n * 4);
 	c->by_name = strmap_create(n);
+	route_conf_build(p, c, cfg);
 	c->ncustomers = n;
 	c->customers = xcalloc(n, sizeof(*c->customers));
 	for (i = 0; i < n && !p->failed; i++) {

@@ -6,6 +6,7 @@
  *	conf_parse.c	reading and parsing, batched for large files; conf_load()
  *	conf_build.c	the immutable struct rg_conf from a parse, cross-checks
  *	conf.c		the reference-counted object and its lookups
+ *	route.c		routes and user gateways (route.h)
  *
  * DESCRIPTION
  *	A parse in progress is a struct conf_parse: the first problem found
@@ -48,5 +49,11 @@ extern const char *const conf_mode_names[];
 int	conf_enum(const char *const *names, const char *value);
 cfg_t  *conf_cfg_new(void (*errfunc)(cfg_t *, const char *, va_list));
 struct rg_conf *conf_build(cfg_t *global, cfg_t **customers, size_t n, struct conf_parse *);
+
+/* route.c: the routing part of the build (DESIGN 5.1) */
+void	route_conf_build(struct conf_parse *, struct rg_conf *, cfg_t *global);
+void	route_customer_build(struct conf_parse *, struct rg_conf *, struct rg_customer *,
+		cfg_t *customer);
+void	route_conf_free(struct rg_conf *);
 
 #endif

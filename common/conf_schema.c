@@ -44,6 +44,7 @@ static cfg_opt_t policyd_opts[] = {
 	CFG_STR("socket_mode", "0660", CFGF_NONE),
 	CFG_INT("max_connections", 2048, CFGF_NONE),
 	CFG_INT("idle_timeout", 600, CFGF_NONE),
+	CFG_STR_LIST("socketmap", NULL, CFGF_NONE),
 	CFG_END()
 };
 
@@ -78,6 +79,25 @@ static cfg_opt_t relay_opts[] = {
 	CFG_END()
 };
 
+static cfg_opt_t route_opts[] = {
+	CFG_STR("host", NULL, CFGF_NODEFAULT),
+	CFG_INT("port", 25, CFGF_NONE),
+	CFG_BOOL("mx_lookup", cfg_false, CFGF_NONE),
+	CFG_BOOL("require_tls", cfg_false, CFGF_NONE),
+	CFG_BOOL("require_ca_signed", cfg_false, CFGF_NONE),
+	CFG_BOOL("validate_hostname", cfg_false, CFGF_NONE),
+	CFG_STR("tls_name", "", CFGF_NONE),
+	CFG_INT("__line", 0, CFGF_NONE),
+	CFG_END()
+};
+
+static cfg_opt_t gateway_opts[] = {
+	CFG_STR("user", NULL, CFGF_NODEFAULT),
+	CFG_STR("route", NULL, CFGF_NODEFAULT),
+	CFG_INT("__line", 0, CFGF_NONE),
+	CFG_END()
+};
+
 static cfg_opt_t customer_opts[] = {
 	CFG_STR_LIST("domains", NULL, CFGF_NONE),
 	CFG_INT("licenses", 0, CFGF_NODEFAULT),
@@ -89,6 +109,12 @@ static cfg_opt_t customer_opts[] = {
 	CFG_INT("__line", 0, CFGF_NONE),
 	CFG_INT("__users_line", 0, CFGF_NONE),
 	CFG_INT("__file_line", 0, CFGF_NONE),
+	CFG_STR("outbound_route", "", CFGF_NONE),
+	CFG_BOOL("outbound_tls", cfg_false, CFGF_NONE),
+	CFG_STR("secure_route", "", CFGF_NONE),
+	CFG_BOOL("allow_user_gateways", cfg_false, CFGF_NONE),
+	CFG_SEC("user_gateway", gateway_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_INT("__route_line", 0, CFGF_NONE),
 	CFG_END()
 };
 
@@ -101,6 +127,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("syslog_facility", "mail", CFGF_NONE),
 	CFG_SEC("policyd", policyd_opts, CFGF_NONE),
 	CFG_SEC("milter", milter_opts, CFGF_NONE),
+	CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_SEC("customer", customer_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_BOOL("__end", cfg_false, CFGF_NONE),
 	CFG_END()
@@ -298,6 +325,7 @@ RANGE_VALIDATOR(conf_v_timeout, 1, 60000)
 RANGE_VALIDATOR(conf_v_ttl, 1, 86400)
 RANGE_VALIDATOR(conf_v_maxconn, 1, 1000000)
 RANGE_VALIDATOR(conf_v_idle, 1, 86400)
+RANGE_VALIDATOR(conf_v_port, 1, 65535)
 
 static int
 conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
@@ -355,8 +383,33 @@ conf_v_listen(cfg_t *cfg, cfg_opt_t *opt)
 	    && colon > v + 5 && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)
 	    && atoi(colon + 1) >= 1 && atoi(colon + 1) <= 65535)
 		return (0);
-	cfg_error(cfg, "listen \"%s\": expected inet:host:port or unix:/path", v);
+	cfg_error(cfg, "%s \"%s\": expected inet:host:port or unix:/path", opt->name, v);
 	return (-1);
+}
+
+static int
+conf_v_route_name(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t  *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *t = cfg_title(sec);
+
+	/* The name goes into a master.cf service name, relayguard-tls-NAME. */
+	if (t == NULL || *t == 0 || strlen(t) > 48
+	    || strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+	    != strlen(t)) {
+		cfg_error(cfg, "route name \"%s\": use 1-48 letters, digits, '.', '_' or '-'",
+			  t ? t : "");
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+conf_v_route_stamp(cfg_t *cfg, cfg_opt_t *opt)
+{
+	(void) opt;
+	conf_stamp(cfg, "__route_line");
+	return (0);
 }
 
 static int
@@ -408,6 +461,21 @@ static const struct {
 	{ "reservation_ttl", conf_v_ttl },
 	{ "syslog_facility", conf_v_facility },
 	{ "policyd|listen", conf_v_listen },
+	{ "policyd|socketmap", conf_v_listen },
+	{ "route", conf_v_route_name },
+	{ "route|host", conf_v_stamp },
+	{ "route|port", conf_v_port },
+	{ "route|mx_lookup", conf_v_stamp },
+	{ "route|require_tls", conf_v_stamp },
+	{ "route|require_ca_signed", conf_v_stamp },
+	{ "route|validate_hostname", conf_v_stamp },
+	{ "route|tls_name", conf_v_stamp },
+	{ "customer|outbound_route", conf_v_route_stamp },
+	{ "customer|outbound_tls", conf_v_route_stamp },
+	{ "customer|secure_route", conf_v_route_stamp },
+	{ "customer|allow_user_gateways", conf_v_route_stamp },
+	{ "customer|user_gateway|user", conf_v_stamp },
+	{ "customer|user_gateway|route", conf_v_stamp },
 	{ "policyd|socket_mode", conf_v_mode_octal },
 	{ "milter|socket_mode", conf_v_mode_octal },
 	{ "policyd|max_connections", conf_v_maxconn },

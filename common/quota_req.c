@@ -81,6 +81,7 @@
 
 #include "addr.h"
 #include "quota_priv.h"
+#include "route.h"
 
 static char quota_sha[41];
 static pthread_once_t quota_sha_once = PTHREAD_ONCE_INIT;
@@ -127,11 +128,14 @@ quota_sender_user(const struct rg_conf *conf, const char *sender, const char *cu
 {
 	struct rg_addr a;
 	const struct rg_user *u;
+	const struct rg_gateway *g;
 	const char *why;
 
 	if (sender == NULL || addr_parse(sender, &a, &why) < 0 || a.null)
 		return (NULL);
 	u = conf_user(conf, a.key);
+	if (u == NULL && (g = conf_gateway(conf, a.key)) != NULL && g->active)
+		u = g->user;		/* an active user gateway counts as its user */
 	if (u == NULL || u->nomail || strcmp(u->customer->name, customer) != 0)
 		return (NULL);
 	return (u);

@@ -8,7 +8,8 @@
  *	Order: which customer (SASL user, else client range), which relay
  *	setting (first in file order whose every method holds), TLS, then the
  *	sender rules of the setting's allowed_senders, with the null sender
- *	handled in every mode instead of the mode's own check.
+ *	handled in every mode instead of the mode's own check.  An active
+ *	user gateway address (DESIGN 5.2) is its registered user.
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <ctype.h>
@@ -17,6 +18,7 @@
 
 #include "log.h"
 #include "relay.h"
+#include "route.h"
 
 static const struct {
 	int	code;
@@ -143,6 +145,7 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	const struct rg_customer *cu = NULL;
 	const struct rg_setting *s = NULL;
 	const struct rg_user *sasl_user = NULL, *su;
+	const struct rg_gateway *gw;
 	struct rg_addr sasl;
 	char	helo[260], why[300];
 	const char *err, *d, *via = "";
@@ -266,8 +269,16 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 		return;
 	}
 
-	/* 3.3 Senders. */
+	/*
+	 * 3.3 Senders.  5.2: an active user gateway of this customer is its
+	 * user, in every mode, and never rewritten.
+	 */
 	su = conf_user(c, v->from.key);
+	if (su == NULL && (gw = conf_gateway(c, v->from.key)) != NULL
+	    && gw->active && gw->customer == cu)
+		su = gw->user;
+	else
+		gw = NULL;
 	if (su && su->customer != cu)
 		su = NULL;
 	if (su && su->nomail) {
@@ -276,6 +287,10 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 		return;
 	}
 	v->user = su;
+	if (gw != NULL) {
+		snprintf(v->reason, sizeof(v->reason), "user gateway of %.250s", su->address);
+		return;
+	}
 	switch (s->senders) {
 	case SENDERS_REGISTERED:
 		if (su == NULL) {

@@ -7,6 +7,7 @@
  *			--from ADDR --rcpt ADDR [--nrcpt N]
  *	relayguardctl [-c FILE] quota show|reset CUSTOMER|USER
  *	relayguardctl [-c FILE] milter-map [--milters LIST] [--others LIST]
+ *	relayguardctl [-c FILE] postfix-config
  *
  * DESCRIPTION
  *	check validates the configuration exactly as the daemons' -t does and
@@ -25,7 +26,8 @@
  *	2 usage or configuration error.  quota: 0 done, 1 failed (Redis
  *	unreachable, unknown customer or user), 2 usage or configuration.
  *	milter-map: 0 printed, 1 the milter is in enforce mode (it must see
- *	every client), 2 usage or configuration.
+ *	every client), 2 usage or configuration.  postfix-config: 0
+ *	printed, 2 usage or no socketmap listener configured.
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <getopt.h>
@@ -53,7 +55,8 @@ usage(void)
 		"       relayguardctl [-c FILE] explain --client IP [--helo NAME] [--sasl USER] [--tls]\n"
 		"                     --from ADDR --rcpt ADDR [--nrcpt N]\n"
 		"       relayguardctl [-c FILE] quota show|reset CUSTOMER|USER\n"
-		"       relayguardctl [-c FILE] milter-map [--milters LIST] [--others LIST]\n");
+		"       relayguardctl [-c FILE] milter-map [--milters LIST] [--others LIST]\n"
+		"       relayguardctl [-c FILE] postfix-config\n");
 	exit(2);
 }
 
@@ -101,9 +104,11 @@ ctl_check(const struct rg_conf *c, int argc, char **argv)
 	       c->redis.server, c->redis.database, c->redis.prefix, c->redis.timeout_ms,
 	       c->quotas ? "on" : "off", backend_error_name(c->on_backend_error),
 	       c->reservation_ttl);
-	if (!quiet)
+	if (!quiet) {
 		for (i = 0; i < c->ncustomers; i++)
 			ctl_print_customer(&c->customers[i]);
+		ctl_print_routes(c, stdout);
+	}
 	return (0);
 }
 
@@ -353,6 +358,8 @@ main(int argc, char **argv)
 		rc = ctl_quota(c, argc, argv);
 	else if (strcmp(argv[0], "milter-map") == 0)
 		rc = ctl_milter_map(c, argc, argv);
+	else if (strcmp(argv[0], "postfix-config") == 0 && argc == 1)
+		rc = ctl_postfix_config(c, stdout);
 	else
 		usage();
 	conf_unref(c);

@@ -58,6 +58,19 @@ pd_summary(const char *what, const struct rg_conf *c)
  * thread hands the result back through a pipe and the loop swaps it in.
  * A SIGHUP during a reload asks for one more after it.
  */
+/* Every listening address: the policy ones, then the socketmap ones. */
+static size_t
+pd_naddr(const struct rg_conf *c)
+{
+	return (c->nlisten + c->nsocketmap);
+}
+
+static const char *
+pd_addr(const struct rg_conf *c, size_t i)
+{
+	return (i < c->nlisten ? c->listen[i] : c->socketmap[i - c->nlisten]);
+}
+
 static int pd_reload_pipe[2] = { -1, -1 };
 static int pd_reloading, pd_reload_again;
 
@@ -109,9 +122,13 @@ pd_reload_done(evutil_socket_t fd, short what, void *arg)
 	if ((c = r->conf) == NULL) {
 		msg_error("reload failed: %s; keeping the running configuration", r->err);
 	} else {
-		for (i = 0; i < c->nlisten || i < old->nlisten; i++)
-			if (i >= c->nlisten || i >= old->nlisten || strcmp(c->listen[i], old->listen[i]))
-				msg_warn("reload: listen addresses changed; restart to apply");
+		for (i = 0; i < pd_naddr(c) || i < pd_naddr(old); i++)
+			if (i >= pd_naddr(c) || i >= pd_naddr(old)
+			    || strcmp(pd_addr(c, i), pd_addr(old, i)) != 0) {
+				msg_warn("reload: listen or socketmap addresses changed;"
+					 " restart to apply");
+				break;
+			}
 		if (strcmp(c->user, old->user) != 0)
 			msg_warn("reload: user changed; restart to apply");
 		pd_summary("reloaded configuration", c);
@@ -188,9 +205,9 @@ main(int argc, char **argv)
 		return (0);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	fds = xcalloc(conf->nlisten, sizeof(*fds));
-	for (i = 0; i < conf->nlisten; i++)
-		if ((fds[i] = pd_listen_open(conf->listen[i], conf->socket_mode, conf->user,
+	fds = xcalloc(pd_naddr(conf), sizeof(*fds));
+	for (i = 0; i < pd_naddr(conf); i++)
+		if ((fds[i] = pd_listen_open(pd_addr(conf, i), conf->socket_mode, conf->user,
 					  err, sizeof(err))) < 0)
 			msg_fatal("%s", err);
 	privs_drop(conf->user);
@@ -205,7 +222,7 @@ main(int argc, char **argv)
 	    || (pd_base = event_base_new_with_config(evcfg)) == NULL)
 		msg_fatal("cannot create the event loop");
 	event_config_free(evcfg);
-	pd_server = pd_server_create(pd_base, conf, fds, conf->nlisten);
+	pd_server = pd_server_create(pd_base, conf, fds, pd_naddr(conf), conf->nsocketmap);
 	free(fds);
 	if (pipe2(pd_reload_pipe, O_CLOEXEC) < 0)
 		msg_fatal("pipe: %m");
@@ -218,8 +235,9 @@ main(int argc, char **argv)
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	pd_summary("started with", conf);
-	for (i = 0; i < conf->nlisten; i++)
-		msg_info("listening on %s", conf->listen[i]);
+	for (i = 0; i < pd_naddr(conf); i++)
+		msg_info("listening on %s%s", pd_addr(conf, i),
+			 i < conf->nlisten ? "" : " (socketmap)");
 	/*
 	 * One pass of the loop at a time: the quota calls of a pass go to
 	 * Redis in one write at its end, and its decision lines to the log
@@ -235,9 +253,9 @@ main(int argc, char **argv)
 	log_batch(0);
 	/* The startup config may have been replaced (and freed) by a reload. */
 	conf = pd_server_conf(pd_server);
-	for (i = 0; i < conf->nlisten; i++)
-		if (strncmp(conf->listen[i], "unix:", 5) == 0)
-			unlink(conf->listen[i] + 5);
+	for (i = 0; i < pd_naddr(conf); i++)
+		if (strncmp(pd_addr(conf, i), "unix:", 5) == 0)
+			unlink(pd_addr(conf, i) + 5);
 	event_free(ev_reload);
 	event_free(ev_hup);
 	event_free(ev_term);

@@ -6,6 +6,8 @@
  * policy request into one struct rg_txn, asks the engine, answers.
  * listen.c: opening inet: and unix: listening sockets.
  * instance.c: the transactions in progress, server-wide, by instance.
+ * socketmap.c: Postfix socketmap lookups (routing), on the same connections;
+ * netstring.c: their framing.
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_POLICYD_H
@@ -18,12 +20,17 @@
 struct pd_server;
 
 int	pd_listen_open(const char *spec, mode_t mode, const char *user, char *err, size_t errlen);
-struct pd_server *pd_server_create(struct event_base *, struct rg_conf *, const int *fds, size_t nfds);
+struct pd_server *pd_server_create(struct event_base *, struct rg_conf *, const int *fds,
+		size_t nfds, size_t nsocketmap);
 void	pd_server_reload(struct pd_server *, struct rg_conf *);
 int	pd_server_shutdown(struct pd_server *);
 void	pd_server_free(struct pd_server *);
 struct rg_conf *pd_server_conf(struct pd_server *);
 void	pd_server_flush(struct pd_server *);	/* after each pass of the loop */
+
+struct evbuffer;
+int	sm_process(const struct rg_conf *, struct evbuffer *in, struct evbuffer *out,
+		const char *peer);
 
 /* The transactions in progress, by Postfix's instance; see instance.c. */
 #define PD_INST_MAX	65536		/* entries; a power of two */

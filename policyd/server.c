@@ -80,6 +80,8 @@ struct pd_conn {
 	int	in_handle;		/* the verdict may come inside pd_handle() */
 	int	eom;			/* it is an END-OF-MESSAGE */
 	struct txn *own;		/* a transaction only this request has */
+	int	socketmap;		/* a socketmap client (socketmap.c), not a policy one */
+	int	closing;		/* close once the replies are written */
 };
 
 struct pd_server {
@@ -192,6 +194,8 @@ pd_flush(struct pd_conn *c)
 			return;
 		}
 	}
+	if (c->closing && c->fd >= 0)
+		pd_conn_close(c);
 }
 
 static void
@@ -315,6 +319,18 @@ pd_conn_process(struct pd_conn *c)
 	long	n;
 	char   *data;
 
+	if (c->socketmap) {
+		/* Lookups answer at once: every complete request, in order. */
+		if (c->fd >= 0 && !c->closing) {
+			if (sm_process(c->srv->conf, c->in, c->out, c->peer) < 0) {
+				c->closing = 1;
+				event_del(c->rev);
+			}
+			pd_lru_touch(c->srv, c);
+		}
+		pd_flush(c);
+		return;
+	}
 	while (c->fd >= 0 && !c->pending) {
 		in = c->in;
 		if ((len = evbuffer_get_length(in)) == 0)
@@ -412,7 +428,7 @@ pd_read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-pd_peer_name(const struct sockaddr *sa, char *buf, size_t len)
+pd_peer_name(const struct sockaddr *sa, const char *what, char *buf, size_t len)
 {
 	char	host[INET6_ADDRSTRLEN];
 
@@ -420,27 +436,24 @@ pd_peer_name(const struct sockaddr *sa, char *buf, size_t len)
 		const struct sockaddr_in *in = (const void *) sa;
 
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "policy client %s:%d", host, ntohs(in->sin_port));
+		snprintf(buf, len, "%s client %s:%d", what, host, ntohs(in->sin_port));
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *) sa;
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "policy client [%s]:%d", host, ntohs(in6->sin6_port));
+		snprintf(buf, len, "%s client [%s]:%d", what, host, ntohs(in6->sin6_port));
 	} else {
-		snprintf(buf, len, "policy client (unix)");
+		snprintf(buf, len, "%s client (unix)", what);
 	}
 }
 
+/* A new client of either protocol: the same caps, LRU and idle timeout. */
 static void
-pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
-	     int salen, void *arg)
+pd_accept(struct pd_server *s, evutil_socket_t fd, struct sockaddr *sa, int socketmap)
 {
-	struct pd_server *s = arg;
 	struct pd_conn *c;
 	struct timeval idle;
 
-	(void) l;
-	(void) salen;
 	if (s->stopping) {
 		close(fd);
 		return;
@@ -452,7 +465,8 @@ pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->srv = s;
-	pd_peer_name(sa, c->peer, sizeof(c->peer));
+	c->socketmap = socketmap;
+	pd_peer_name(sa, socketmap ? "socketmap" : "policy", c->peer, sizeof(c->peer));
 	c->fd = fd;
 	evutil_make_socket_nonblocking(fd);
 	c->in = evbuffer_new();
@@ -470,6 +484,24 @@ pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
+pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+	     int salen, void *arg)
+{
+	(void) l;
+	(void) salen;
+	pd_accept(arg, fd, sa, 0);
+}
+
+static void
+pd_accept_sm_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+		int salen, void *arg)
+{
+	(void) l;
+	(void) salen;
+	pd_accept(arg, fd, sa, 1);
+}
+
+static void
 pd_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	(void) l;
@@ -478,9 +510,13 @@ pd_accept_error_cb(struct evconnlistener *l, void *arg)
 	msg_warn("accept: %s", strerror(errno));
 }
 
-/* pd_server_create - serve the listening descriptors with this config */
+/*
+ * pd_server_create - serve the listening descriptors with this config:
+ * the first nfds - nsm speak the policy protocol, the last nsm socketmap
+ */
 struct pd_server *
-pd_server_create(struct event_base *base, struct rg_conf *conf, const int *fds, size_t nfds)
+pd_server_create(struct event_base *base, struct rg_conf *conf, const int *fds, size_t nfds,
+		 size_t nsm)
 {
 	struct pd_server *s = xcalloc(1, sizeof(*s));
 	size_t	i;
@@ -496,7 +532,7 @@ pd_server_create(struct event_base *base, struct rg_conf *conf, const int *fds, 
 	}
 	s->lis = xcalloc(nfds, sizeof(*s->lis));
 	for (i = 0; i < nfds; i++) {
-		s->lis[i] = evconnlistener_new(base, pd_accept_cb, s,
+		s->lis[i] = evconnlistener_new(base, i + nsm >= nfds ? pd_accept_sm_cb : pd_accept_cb, s,
 			     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fds[i]);
 		if (s->lis[i] == NULL)
 			msg_fatal("cannot listen on descriptor %d", fds[i]);

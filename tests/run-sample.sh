@@ -15,9 +15,12 @@ mktmp >/dev/null
 redis_start >/dev/null || { echo "run: redis-server did not start" >&2; exit 1; }
 PORT=10040
 port_in_use $PORT && PORT=$(free_port)
+SMPORT=10041
+port_in_use $SMPORT && SMPORT=$(free_port)
 sed -e "s|server        = \"127.0.0.1:6379\"|server = \"127.0.0.1:$REDIS_PORT\"|" \
     -e 's|^user             = "relayguard"|user = ""|' \
     -e "s|inet:127.0.0.1:10040|inet:127.0.0.1:$PORT|" \
+    -e "s|inet:127.0.0.1:10041|inet:127.0.0.1:$SMPORT|" \
     conf/relayguard.conf >"$TMP/relayguard.conf"
 policyd_start "$TMP/relayguard.conf" || { cat "$TMP/policyd.log"; exit 1; }
 if [ -x milter/relayguard-milter ]; then
@@ -73,6 +76,13 @@ demo "roaming alice, AUTH with TLS" client_address=10.9.9.9 sasl_username=alice@
 	sender=alice@acme.example encryption_protocol=TLSv1.3 instance=d5
 demo "app server, foreign sender, HELO in acme.example" client_address=198.51.100.10 \
 	helo_name=app.acme.example sender=x@other.example instance=d6
+echo
+echo "Routes of the sample config (relayguardctl check):"
+ctl/relayguardctl -c "$TMP/relayguard.conf" check | sed -n '/^route /,$p' | sed 's/^/  /'
+echo "A routing lookup (socketmap relayhost acme's alice):"
+echo "  $(python3 tests/lib/socketmap.py "inet:127.0.0.1:$SMPORT" query 'relayhost alice@acme.example')"
+echo "Postfix setup for them (relayguardctl postfix-config):"
+ctl/relayguardctl -c "$TMP/relayguard.conf" postfix-config | sed 's/^/  /'
 echo
 echo "Explain any decision without sending mail:"
 echo "  ctl/relayguardctl -c $TMP/relayguard.conf explain --client 192.0.2.7 --from a@acme.example --rcpt b@example.org"
