@@ -47,6 +47,9 @@ extern const char *const conf_mode_names[];
 
 int	conf_enum(const char *const *names, const char *value);
 cfg_t  *conf_cfg_new(void (*errfunc)(cfg_t *, const char *, va_list));
-struct rg_conf *conf_build(cfg_t *global, cfg_t **customers, size_t n, struct conf_parse *);
+struct conf_builder;
+struct conf_builder *conf_build_start(cfg_t *global, size_t ncustomers, struct conf_parse *);
+void	conf_build_add(struct conf_builder *, cfg_t **customers, size_t n);
+struct rg_conf *conf_build_end(struct conf_builder *);
 
 #endif
