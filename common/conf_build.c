@@ -2,7 +2,9 @@
  * conf_build - the immutable struct rg_conf from a libconfuse parse
  *
  * SYNOPSIS
- *	c = conf_build(global, customers, n, &parse);	-- NULL: parse.err says why
+ *	b = conf_build_start(global, ncustomers, &parse);
+ *	conf_build_add(b, customers, n);	-- per parse tree, then free it
+ *	c = conf_build_end(b);			-- NULL: parse.err says why
  *
  * DESCRIPTION
  *	Customers, their domains, users (inline and users_file), relay
@@ -300,32 +302,57 @@ conf_customer_domains(struct conf_parse *p, struct rg_conf *c, struct rg_custome
 	}
 }
 
-/* conf_customer_build - second pass: users, limits and relay settings */
-static void
+/*
+ * A customer's users, kept from its parse tree until every customer's
+ * domains are known (a user's domain may belong to a later customer).
+ */
+struct conf_pending {
+	char  **users;
+	size_t	nusers;
+	int	users_line;
+	char   *file;			/* users_file, or NULL */
+	int	file_line;
+	char  **gw_users;		/* each user_gateway's user and address, NULL-ended */
+};
+
+/* Stages of the second pass, in the order one customer is built. */
+enum {
+	STAGE_LICENSES, STAGE_LIMITS, STAGE_USERS, STAGE_USERS_FILE, STAGE_SETTINGS,
+	STAGE_ROUTING, STAGE_GATEWAYS
+};
+
+/*
+ * conf_customer_build - second pass but users: licenses, limits, relay
+ * settings; the users are kept in pend.  Returns the stage of the first
+ * problem (written to p), or -1.
+ */
+static int
 conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
-		    cfg_t *cs)
+		    cfg_t *cs, struct conf_pending *pend)
 {
 	size_t	i;
 	const char *file;
-	char	path[4096];
+	int	stage = -1;
 
 	if (cu->ndomains == 0)
-		return;
+		return (-1);
 	if (cfg_size(cs, "licenses") == 0 || cfg_getint(cs, "licenses") < 1) {
 		conf_fail(p, cs->line, "customer \"%s\": licenses is required", cu->name);
-		return;
+		return (STAGE_LICENSES);
 	}
 	cu->licenses = cfg_getint(cs, "licenses");
 	cu->billing = conf_enum(conf_billing_names, cfg_getstr(cs, "billing"));
 	conf_limits(p, cu, cfg_getsec(cs, "limits"));
-	for (i = 0; i < cfg_size(cs, "users"); i++)
-		conf_add_user(p, c, cu, cfg_getnstr(cs, "users", i), 0, p->file,
-			      (int) cfg_getint(cs, "__users_line"));
+	if (p->failed)
+		stage = STAGE_LIMITS;
+	pend->nusers = cfg_size(cs, "users");
+	pend->users = xcalloc(pend->nusers, sizeof(*pend->users));
+	for (i = 0; i < pend->nusers; i++)
+		pend->users[i] = xstrdup(cfg_getnstr(cs, "users", i));
+	pend->users_line = (int) cfg_getint(cs, "__users_line");
 	file = cfg_getstr(cs, "users_file");
-	if (file && *file) {
-		conf_relpath(p, file, path, sizeof(path));
-		conf_users_file(p, c, cu, path, (int) cfg_getint(cs, "__file_line"));
-	}
+	pend->file = file && *file ? xstrdup(file) : NULL;
+	pend->file_line = (int) cfg_getint(cs, "__file_line");
 	cu->nsettings = cfg_size(cs, "relay");
 	if (cu->nsettings == 0)
 		msg_warn("%s:%d: customer \"%s\" has no relay setting: it can relay nothing",
@@ -335,8 +362,33 @@ conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer 
 		cu->settings[i].customer = cu;
 		conf_setting(p, &cu->settings[i], cfg_getnsec(cs, "relay", i));
 	}
-	if (!p->failed)
-		route_customer_build(p, c, cu, cs);
+	if (stage < 0 && p->failed)
+		return (STAGE_SETTINGS);
+	if (stage < 0)
+		pend->gw_users = route_customer_options(p, c, cu, cs);
+	return (stage < 0 && p->failed ? STAGE_ROUTING : stage);
+}
+
+/* conf_customer_users - the users of a customer; the stage of a problem, or -1 */
+static int
+conf_customer_users(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+		    const struct conf_pending *pend)
+{
+	char	path[4096];
+	size_t	i;
+
+	for (i = 0; i < pend->nusers && !p->failed; i++)
+		conf_add_user(p, c, cu, pend->users[i], 0, p->file, pend->users_line);
+	if (p->failed)
+		return (STAGE_USERS);
+	if (pend->file) {
+		conf_relpath(p, pend->file, path, sizeof(path));
+		conf_users_file(p, c, cu, path, pend->file_line);
+	}
+	if (p->failed)
+		return (STAGE_USERS_FILE);
+	route_customer_gateways(p, c, cu, pend->gw_users);
+	return (p->failed ? STAGE_GATEWAYS : -1);
 }
 
 /* One range with its owner, for the overlap sweep. */
@@ -569,36 +621,125 @@ conf_global(struct conf_parse *p, struct rg_conf *c, cfg_t *cfg)
 		c->socketmap[i] = xstrdup(cfg_getnstr(pd, "socketmap", i));
 }
 
-/* conf_build - the configuration object from a parse; NULL after conf_fail() */
-struct rg_conf *
-conf_build(cfg_t *cfg, cfg_t **cs, size_t n, struct conf_parse *p)
-{
-	struct rg_conf *c = xcalloc(1, sizeof(*c));
-	size_t	i;
+/*
+ * A build in progress.  Problems are reported in the order of a build
+ * that had every parse tree at once: the global options, then every
+ * customer's domains and name (first pass, written to p at once), then
+ * customer by customer its licenses, limits, users, users_file and relay
+ * settings (second pass: the first problem in that order is kept in
+ * err2 and reported only when the first pass found none).
+ */
+struct conf_builder {
+	struct rg_conf *c;
+	struct conf_parse *p;
+	size_t	cap;			/* customers allocated (they never move) */
+	struct conf_pending *pend;
+	size_t	first2;			/* customer of the kept second-pass problem */
+	int	stage2;			/* ... and its stage; -1: none */
+	char	err2[512];
+};
 
+/* Keep a second-pass problem of customer i at stage if it comes first. */
+static void
+conf_builder_keep(struct conf_builder *b, size_t i, int stage, const char *err)
+{
+	if (stage < 0 || (b->stage2 >= 0 && (b->first2 < i || (b->first2 == i
+								 && b->stage2 <= stage))))
+		return;
+	b->first2 = i;
+	b->stage2 = stage;
+	snprintf(b->err2, sizeof(b->err2), "%s", err);
+}
+
+/* conf_build_start - a build of at most cap customers; the global options are read */
+struct conf_builder *
+conf_build_start(cfg_t *cfg, size_t cap, struct conf_parse *p)
+{
+	struct conf_builder *b = xcalloc(1, sizeof(*b));
+	struct rg_conf *c = xcalloc(1, sizeof(*c));
+
+	b->c = c;
+	b->p = p;
+	b->cap = cap;
+	b->pend = xcalloc(cap, sizeof(*b->pend));
+	b->stage2 = -1;
 	c->refs = 1;
 	conf_global(p, c, cfg);
-	c->by_domain = strmap_create(n * 2);
-	c->by_user = strmap_create(n * 4);
-	c->by_name = strmap_create(n);
 	route_conf_build(p, c, cfg);
-	c->ncustomers = n;
-	c->customers = xcalloc(n, sizeof(*c->customers));
+	c->by_domain = strmap_create(cap * 2);
+	c->by_user = strmap_create(cap * 4);
+	c->by_name = strmap_create(cap);
+	c->customers = xcalloc(cap, sizeof(*c->customers));
+	return (b);
+}
+
+/*
+ * conf_build_add - build n more customers from their parse trees, which
+ * the caller may free afterwards
+ */
+void
+conf_build_add(struct conf_builder *b, cfg_t **cs, size_t n)
+{
+	struct conf_parse *p = b->p;
+	struct rg_conf *c = b->c;
+	size_t	i;
+
 	for (i = 0; i < n && !p->failed; i++) {
-		conf_customer_domains(p, c, &c->customers[i], cs[i]);
+		struct rg_customer *cu;
+		char	err[512];
+		struct conf_parse p2 = { err, sizeof(err), 0, p->file, 0 };
+		int	stage;
+
+		if (c->ncustomers == b->cap) {
+			conf_fail(p, conf_sec_line(cs[i]), "more customers than the file holds");
+			return;
+		}
+		cu = &c->customers[c->ncustomers];
+		conf_customer_domains(p, c, cu, cs[i]);
 		/* Within one libconfuse parse duplicates are refused already. */
-		if (strmap_put(c->by_name, c->customers[i].name, &c->customers[i]) != NULL)
-			conf_fail(p, c->customers[i].line, "found duplicate title '%s'",
-				  c->customers[i].name);
+		if (strmap_put(c->by_name, cu->name, cu) != NULL)
+			conf_fail(p, cu->line, "found duplicate title '%s'", cu->name);
+		stage = conf_customer_build(&p2, c, cu, cs[i], &b->pend[c->ncustomers]);
+		conf_builder_keep(b, c->ncustomers, stage, err);
+		c->ncustomers++;
 	}
-	for (i = 0; i < n && !p->failed; i++)
-		conf_customer_build(p, c, &c->customers[i], cs[i]);
+}
+
+/* conf_build_end - the users, the cross-checks: the object, or NULL after conf_fail() */
+struct rg_conf *
+conf_build_end(struct conf_builder *b)
+{
+	struct conf_parse *p = b->p;
+	struct rg_conf *c = b->c;
+	size_t	i, j;
+
+	for (i = 0; i < c->ncustomers && !p->failed && (b->stage2 < 0 || i <= b->first2); i++) {
+		char	err[512];
+		struct conf_parse p2 = { err, sizeof(err), 0, p->file, 0 };
+
+		conf_builder_keep(b, i, conf_customer_users(&p2, c, &c->customers[i], &b->pend[i]),
+				  err);
+	}
+	if (!p->failed && b->stage2 >= 0) {
+		snprintf(p->err, p->errlen, "%s", b->err2);
+		p->failed = 1;
+	}
 	if (!p->failed)
 		conf_index_ranges(p, c);
+	for (i = 0; i < b->cap; i++) {
+		for (j = 0; j < b->pend[i].nusers; j++)
+			free(b->pend[i].users[j]);
+		free(b->pend[i].users);
+		free(b->pend[i].file);
+		for (j = 0; b->pend[i].gw_users && b->pend[i].gw_users[j]; j++)
+			free(b->pend[i].gw_users[j]);
+		free(b->pend[i].gw_users);
+	}
+	free(b->pend);
+	free(b);
 	if (p->failed) {
 		conf_unref(c);
 		return (NULL);
 	}
 	return (c);
 }
-

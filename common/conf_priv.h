@@ -48,12 +48,17 @@ extern const char *const conf_mode_names[];
 
 int	conf_enum(const char *const *names, const char *value);
 cfg_t  *conf_cfg_new(void (*errfunc)(cfg_t *, const char *, va_list));
-struct rg_conf *conf_build(cfg_t *global, cfg_t **customers, size_t n, struct conf_parse *);
+struct conf_builder;
+struct conf_builder *conf_build_start(cfg_t *global, size_t ncustomers, struct conf_parse *);
+void	conf_build_add(struct conf_builder *, cfg_t **customers, size_t n);
+struct rg_conf *conf_build_end(struct conf_builder *);
 
 /* route.c: the routing part of the build (DESIGN 5.1) */
 void	route_conf_build(struct conf_parse *, struct rg_conf *, cfg_t *global);
-void	route_customer_build(struct conf_parse *, struct rg_conf *, struct rg_customer *,
-		cfg_t *customer);
+char  **route_customer_options(struct conf_parse *, struct rg_conf *, struct rg_customer *,
+		cfg_t *);
+void	route_customer_gateways(struct conf_parse *, struct rg_conf *, struct rg_customer *,
+		char **users);
 void	route_conf_free(struct rg_conf *);
 
 #endif

@@ -14,9 +14,9 @@
  *	serialised by Redis: a limit is never passed, not even by one.
  *
  *	Keys (all in KEYS, all with the customer as Cluster hash tag):
- *	  P:{C}:cust:day	hash  bucket end time -> recipients (24 h); s, t
+ *	  P:{C}:cust:day	hash  bucket end time -> recipients (24 h); s, t, x
  *	  P:{C}:cust:10m	hash  bucket end time -> recipients (10 min)
- *	  P:{C}:user:U:msgs	hash  bucket end time -> messages of user U
+ *	  P:{C}:user:U:msgs	hash  bucket end time -> messages of user U; z
  *	  P:{C}:user:U:rcpts	zset  recipient -> time until which it counts
  *	  P:{C}:rsv:I		hash  the reservation of transaction instance I:
  *				e (its bucket), n (recipients), m (1 = a
@@ -39,13 +39,21 @@
  *	plus 101 reservation buckets.  Two more fields cache the live count:
  *	s (the sum) and t (no later than the end of the first bucket); while
  *	t is ahead the script trusts s, so the scan over all buckets runs
- *	about once per bucket length, not per decision.
+ *	about once per bucket length, not per decision.  Field x is the
+ *	expiry the script gave the key (its last bucket's end), so EXPIREAT
+ *	is sent only for a new last bucket; z (user messages hash) the
+ *	expiry of the user's recipient set.  A bucket emptied by a commit
+ *	or release may stay at 0 until the next scan.
  *
  *	Unique recipients of a user are exact: one member per recipient,
  *	scored with the time until which it counts (reservation end, or
- *	commit + 24 h; a score is only ever raised).  ZREMRANGEBYSCORE drops
- *	the members that no longer count, so ZCARD is the unique count and
- *	the set never holds more members than user_recipients_per_day.
+ *	commit + 24 h; a score is only ever raised).  ZCARD counts the live
+ *	members and those whose time has passed; while that count plus the
+ *	new recipients stays within user_recipients_per_day the answer is
+ *	yes without looking further.  Otherwise ZREMRANGEBYSCORE drops the
+ *	members that no longer count and the exact count decides.  A dead
+ *	member claimed again counts as new.  So the set never holds more
+ *	members than the limit.
  *
  *	Reservations.  reserve (RCPT) checks user messages (first RCPT of a
  *	message only), user unique recipients, customer day, customer peak,

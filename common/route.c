@@ -192,15 +192,17 @@ route_named(struct conf_parse *p, const struct rg_conf *c, const char *what,
 	return (r);
 }
 
+/*
+ * A gateway's own checks, with its parse tree: its address and route.
+ * The user and the domain checks wait for every customer's users and
+ * domains (route_customer_gateways()).
+ */
 static void
 route_gateway(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 	      struct rg_gateway *g, cfg_t *gs)
 {
-	struct rg_addr a, ua;
+	struct rg_addr a;
 	const char *why, *title = cfg_title(gs), *user = cfg_getstr(gs, "user");
-	const char *matched = NULL;
-	const struct rg_customer *owner;
-	struct rg_gateway *other;
 	char	who[400];
 
 	g->line = route_line(gs, "__line");
@@ -220,30 +222,20 @@ route_gateway(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
 		return;
 	}
 	g->route = conf_route(c, cfg_getstr(gs, "route"));
-	if (addr_parse(user, &ua, &why) < 0 || (g->user = conf_user(c, ua.key)) == NULL
-	    || g->user->customer != cu) {
-		g->user = NULL;
-		conf_fail(p, g->line, "%s: %s is not a registered user of customer \"%s\"",
-			  who, user, cu->name);
-		return;
-	}
-	if ((owner = conf_customer_by_domain(c, a.domain, &matched)) != NULL) {
-		conf_fail(p, g->line, "%s: domain %s belongs to customer \"%s\"", who,
-			  matched ? matched : a.domain, owner->name);
-		return;
-	}
-	if ((other = strmap_put(c->by_gateway, g->address, g)) != NULL)
-		conf_fail(p, g->line, "%s is already a gateway of customer \"%s\" (line %d)",
-			  who, other->customer->name, other->line);
 }
 
-/* route_customer_build - a customer's routing options and user gateways (after its users) */
-void
-route_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
-		     cfg_t *cs)
+/*
+ * route_customer_options - a customer's routing options and its gateways'
+ * own checks, from its parse tree; returns each gateway's user and
+ * address as written (pairs), for route_customer_gateways() once every
+ * customer's users are known.
+ */
+char  **
+route_customer_options(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+		       cfg_t *cs)
 {
 	int	line = route_line(cs, "__route_line");
-	char	who[100];
+	char	who[100], **users;
 	size_t	i;
 
 	snprintf(who, sizeof(who), "customer \"%s\"", cu->name);
@@ -254,7 +246,7 @@ route_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer
 	cu->secure_route = route_named(p, c, "secure_route",
 				       cfg_getstr(cs, "secure_route"), who, line);
 	if (p->failed)
-		return;
+		return (NULL);
 	if (cu->secure_route && !cu->outbound_tls)
 		conf_fail(p, line, "%s: secure_route needs outbound_tls = true", who);
 	else if (cu->secure_route && !cu->secure_route->require_tls)
@@ -265,8 +257,58 @@ route_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer
 			  " require_tls = true", who, cu->outbound_route->name);
 	cu->ngateways = cfg_size(cs, "user_gateway");
 	cu->gateways = xcalloc(cu->ngateways, sizeof(*cu->gateways));
-	for (i = 0; i < cu->ngateways && !p->failed; i++)
-		route_gateway(p, c, cu, &cu->gateways[i], cfg_getnsec(cs, "user_gateway", i));
+	users = xcalloc(2 * cu->ngateways + 1, sizeof(*users));
+	for (i = 0; i < cu->ngateways && !p->failed; i++) {
+		cfg_t  *gs = cfg_getnsec(cs, "user_gateway", i);
+		const char *user = cfg_getstr(gs, "user");
+
+		route_gateway(p, c, cu, &cu->gateways[i], gs);
+		users[2 * i] = xstrdup(user ? user : "");
+		users[2 * i + 1] = xstrdup(cfg_title(gs));
+	}
+	return (users);
+}
+
+/*
+ * route_customer_gateways - the checks that need every customer: a
+ * gateway's user is a registered user of its customer, its address is in
+ * no customer's domain and no other gateway's
+ */
+void
+route_customer_gateways(struct conf_parse *p, struct rg_conf *c, struct rg_customer *cu,
+			char **users)
+{
+	const struct rg_customer *owner;
+	struct rg_gateway *g, *other;
+	struct rg_addr a, ua;
+	const char *why, *matched, *title;
+	size_t	i;
+
+	for (i = 0; users && i < cu->ngateways && !p->failed; i++) {
+		g = &cu->gateways[i];
+		if (g->address == NULL)
+			continue;
+		title = users[2 * i + 1];
+		if (addr_parse(users[2 * i], &ua, &why) < 0
+		    || (g->user = conf_user(c, ua.key)) == NULL || g->user->customer != cu) {
+			g->user = NULL;
+			conf_fail(p, g->line, "user_gateway \"%.320s\": %s is not a registered user"
+				  " of customer \"%s\"", title, users[2 * i], cu->name);
+			return;
+		}
+		addr_parse(g->address, &a, &why);
+		matched = NULL;
+		if ((owner = conf_customer_by_domain(c, a.domain, &matched)) != NULL) {
+			conf_fail(p, g->line, "user_gateway \"%.320s\": domain %s belongs to"
+				  " customer \"%s\"", title, matched ? matched : a.domain,
+				  owner->name);
+			return;
+		}
+		if ((other = strmap_put(c->by_gateway, g->address, g)) != NULL)
+			conf_fail(p, g->line, "user_gateway \"%.320s\" is already a gateway of"
+				  " customer \"%s\" (line %d)", title, other->customer->name,
+				  other->line);
+	}
 }
 
 /* route_conf_free - what the routing part of a configuration holds */

@@ -19,7 +19,8 @@
  *	The routing of DESIGN 5: route blocks, a customer's outbound_route,
  *	outbound_tls, secure_route, allow_user_gateways and user_gateway
  *	entries, built and checked as part of the configuration
- *	(route_conf_build(), route_customer_build() in conf_priv.h), and the
+ *	(route_conf_build(), route_customer_options(),
+ *	route_customer_gateways() in conf_priv.h), and the
  *	answers of the socketmap maps relayhost, transport and tls.  Lookups
  *	read only the configuration: no I/O, no allocation, never Redis.
  *	Sender keys are matched as the relay decision matches addresses:

@@ -741,6 +741,114 @@ test_noscript_and_commandstats(void **state)
 	conf_unref(c);
 }
 
+/* Commands the script ran since CONFIG RESETSTAT (EVALSHA itself not counted). */
+static long
+script_commands(redisContext *a)
+{
+	redisReply *r = redisCommand(a, "INFO commandstats");
+	const char *p = r ? r->str : "";
+	long	n = 0;
+
+	while ((p = strstr(p, "cmdstat_")) != NULL) {
+		const char *calls = strstr(p, ":calls=");
+
+		if (strncmp(p, "cmdstat_evalsha:", 16) != 0 && strncmp(p, "cmdstat_config", 14) != 0
+		    && strncmp(p, "cmdstat_info:", 13) != 0 && calls)
+			n += strtol(calls + 7, NULL, 10);
+		p += 8;
+	}
+	freeReplyObject(r);
+	freeReplyObject(redisCommand(a, "CONFIG RESETSTAT"));
+	return (n);
+}
+
+/* What one decision costs inside Redis (BENCHMARKS.md): at most 8 commands
+ * for a RCPT or a commit of a sender that is not a registered user. */
+static void
+test_script_commands(void **state)
+{
+	struct rg_conf *c = mkconf_full(NULL, 300, NULL, 900, NULL);
+	struct quota_sync *qs = quota_sync_create(c);
+	redisContext *a = admin();
+	struct msg m;
+	long	n;
+
+	msg_init(&m, "192.0.2.1", "news@acme.example", "c1");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);	/* warm: keys exist */
+	assert_int_equal(commit(qs, c, &m, 1), QUOTA_OK);
+	msg_init(&m, "192.0.2.1", "news@acme.example", "c2");
+	freeReplyObject(redisCommand(a, "CONFIG RESETSTAT"));
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	n = script_commands(a);
+	assert_true(n >= 6 && n <= 8);
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	assert_true(script_commands(a) <= 7);
+	assert_int_equal(commit(qs, c, &m, 2), QUOTA_OK);
+	assert_true(script_commands(a) <= 8);
+	/* a registered user whose keys exist: first RCPT, a later one, commit */
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "c3");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	assert_int_equal(commit(qs, c, &m, 1), QUOTA_OK);
+	freeReplyObject(redisCommand(a, "CONFIG RESETSTAT"));
+	msg_init(&m, "192.0.2.1", "alice@acme.example", "c4");
+	assert_int_equal(rcpt(qs, c, &m, "b@dest.example"), QUOTA_OK);
+	n = script_commands(a);
+	if (n > 13)
+		fail_msg("user first RCPT: %ld commands", n);
+	assert_int_equal(rcpt(qs, c, &m, "c@dest.example"), QUOTA_OK);
+	assert_true(script_commands(a) <= 10);
+	assert_int_equal(commit(qs, c, &m, 2), QUOTA_OK);
+	assert_true(script_commands(a) <= 11);
+	assert_int_equal(live("t:{acme}:cust:day"), 6);
+	redisFree(a);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
+/*
+ * Keys an older script wrote (no cached sum, no field x): the new one
+ * counts them, and never shortens their expiry, so usage committed
+ * before an upgrade keeps counting its full 24 h.
+ */
+static void
+test_upgrade_keys(void **state)
+{
+	struct rg_conf *c = mkconf_full(NULL, 300, NULL, 900, NULL);
+	struct quota_sync *qs = quota_sync_create(c);
+	redisContext *a = admin();
+	long	far = (long) redis_now(a) + 80000;
+	redisReply *r;
+	struct msg m;
+
+	freeReplyObject(redisCommand(a, "HSET t:{acme}:cust:day %ld 4", far));
+	freeReplyObject(redisCommand(a, "EXPIREAT t:{acme}:cust:day %ld", far));
+	freeReplyObject(redisCommand(a, "HSET t:{acme}:cust:10m %ld 2 s 2 t %ld", far - 79600,
+				     far - 79600));
+	freeReplyObject(redisCommand(a, "EXPIREAT t:{acme}:cust:10m %ld", far - 79600));
+	msg_init(&m, "192.0.2.1", "news@acme.example", "u1");
+	assert_int_equal(rcpt(qs, c, &m, "a@dest.example"), QUOTA_OK);
+	r = redisCommand(a, "EXPIRETIME t:{acme}:cust:day");
+	assert_int_equal(r->integer, far);	/* not shortened to the reservation's end */
+	freeReplyObject(r);
+	assert_int_equal(commit(qs, c, &m, 1), QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:day"), 5);
+	assert_int_equal(cached("t:{acme}:cust:day"), 5);
+	assert_int_equal(cached("t:{acme}:cust:10m"), 3);
+	/* committed: the key now lives as long as the new 24 h bucket */
+	assert_true(integer("TTL %s", "t:{acme}:cust:day") > 86000);
+	/* 10 min: the reservation bucket lives longer, so the key does too */
+	assert_true(integer("TTL %s", "t:{acme}:cust:10m") > 600);
+	/* the limit still counts the old usage: 10 a day */
+	assert_int_equal(send1(qs, c, "192.0.2.1", "news@acme.example", "b@dest.example", 2),
+			 QUOTA_OK);
+	assert_int_equal(send1(qs, c, "192.0.2.1", "news@acme.example", "c@dest.example", 3),
+			 QUOTA_OK);
+	assert_int_equal(live("t:{acme}:cust:day"), 7);
+	redisFree(a);
+	quota_sync_free(qs);
+	conf_unref(c);
+}
+
 static void
 test_apply(void **state)
 {
@@ -1387,6 +1495,8 @@ main(void)
 		cmocka_unit_test_setup(test_release, setup),
 		cmocka_unit_test_setup(test_late_commit, setup),
 		cmocka_unit_test_setup(test_noscript_and_commandstats, setup),
+		cmocka_unit_test_setup(test_script_commands, setup),
+		cmocka_unit_test_setup(test_upgrade_keys, setup),
 		cmocka_unit_test_setup(test_apply, setup),
 		cmocka_unit_test_setup(test_apply_impossible, setup),
 		cmocka_unit_test_setup(test_show_reset, setup),
