@@ -197,7 +197,8 @@ rlink_addr_parse(const char *h, size_t hl, const char *p, size_t pl, char *host,
 	long	v = 0;
 	size_t	i;
 
-	if (hl == 0 || hl >= sizeof(buf) || hl >= hostlen || pl == 0 || pl > 5)
+	if (hl == 0 || hl >= sizeof(buf) || hl >= hostlen || pl == 0 || pl > 5
+	    || memchr(h, 0, hl) != NULL)
 		return (-1);
 	memcpy(buf, h, hl);
 	buf[hl] = 0;
