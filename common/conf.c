@@ -91,6 +91,13 @@ conf_unref(struct rg_conf *c)
 		free(c->redis.auth_pass);
 	}
 	free(c->redis.prefix);
+	for (i = 0; i < c->redis.nsentinels; i++)
+		free(c->redis.sentinel_host ? c->redis.sentinel_host[i] : NULL);
+	free(c->redis.sentinel_host);
+	free(c->redis.sentinel_port);
+	free(c->redis.sentinel_master);
+	free(c->redis.sentinel_user);
+	free(c->redis.sentinel_pass);
 	free(c->user);
 	free(c->syslog_facility);
 	free(c->milter_socket);

@@ -12,8 +12,8 @@
  *
  * DESCRIPTION
  *	Every file the configuration names (users_file, the Redis
- *	password_file) is read by the load, and a Redis host name is
- *	resolved by it, so a load succeeds or fails as one unit and the
+ *	password_file and sentinel_password_file) is read by the load, and
+ *	the Redis host names (server, sentinels) are resolved by it, so a load succeeds or fails as one unit and the
  *	result needs no file and no DNS later (a daemon reloads after
  *	dropping privileges, and its event loop must never block).
  *
@@ -142,6 +142,13 @@ struct rg_conf {
 		long	database;
 		long	timeout_ms;
 		char   *prefix;
+		/* Sentinel (nsentinels > 0): the master is asked of them */
+		size_t	nsentinels;
+		char  **sentinel_host;	/* numeric addresses, resolved by the load */
+		int    *sentinel_port;
+		char   *sentinel_master;
+		char   *sentinel_user;	/* from sentinel_password_file, like auth_* */
+		char   *sentinel_pass;
 	}	redis;
 	int	quotas;
 	enum rg_backend_error on_backend_error;

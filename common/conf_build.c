@@ -474,12 +474,14 @@ conf_index_ranges(struct conf_parse *p, struct rg_conf *c)
 }
 
 /*
- * conf_password - read the Redis credentials: the first line of the
- * file, "password" or "user password" (the password is the rest of the
- * line, blanks at either end trimmed).  line is password_file's.
+ * conf_password - read Redis credentials into *user and *pass: the first
+ * line of the file, "password" or "user password" (the password is the
+ * rest of the line, blanks at either end trimmed).  opt and line name the
+ * option (password_file, sentinel_password_file) in errors.
  */
 static void
-conf_password(struct conf_parse *p, struct rg_conf *c, const char *file, int line)
+conf_password(struct conf_parse *p, const char *opt, const char *file, int line,
+	      char **user, char **pass)
 {
 	char	path[4096], buf[PASS_LINE_MAX + 2], *s, *sp = NULL, *e;
 	const char *why = NULL;
@@ -488,7 +490,7 @@ conf_password(struct conf_parse *p, struct rg_conf *c, const char *file, int lin
 
 	conf_relpath(p, file, path, sizeof(path));
 	if ((fp = conf_open(path, &why)) == NULL) {
-		conf_fail(p, line, "password_file %s: %s", path, why);
+		conf_fail(p, line, "%s %s: %s", opt, path, why);
 		return;
 	}
 	if (fgets(buf, sizeof(buf), fp) == NULL)
@@ -514,24 +516,26 @@ conf_password(struct conf_parse *p, struct rg_conf *c, const char *file, int lin
 			why = "password too long";
 	}
 	if (why != NULL)
-		conf_fail(p, line, "password_file %s: %s", path, why);
+		conf_fail(p, line, "%s %s: %s", opt, path, why);
 	else {
-		free(c->redis.auth_user);
-		free(c->redis.auth_pass);
-		c->redis.auth_user = xstrdup(sp ? s : "");
-		c->redis.auth_pass = xstrdup(sp ? sp : s);
+		free(*user);
+		free(*pass);
+		*user = xstrdup(sp ? s : "");
+		*pass = xstrdup(sp ? sp : s);
 	}
 	explicit_bzero(buf, sizeof(buf));
 }
 
 /*
- * conf_resolve - the Redis server as a numeric address.  The clients
- * connect from an event loop, where a DNS lookup would stop every
- * request; here it costs only the load.  Like hiredis, IPv4 first, IPv6
- * when the name has no IPv4 address.
+ * conf_resolve - a Redis server or sentinel as a numeric address (*host,
+ * *port), or a unix socket (*path, port 0; when path is not NULL).  The
+ * clients connect from an event loop, where a DNS lookup would stop
+ * every request; here it costs only the load.  Like hiredis, IPv4 first,
+ * IPv6 when the name has no IPv4 address.
  */
 static void
-conf_resolve(struct conf_parse *p, struct rg_conf *c, const char *server, int line)
+conf_resolve(struct conf_parse *p, const char *server, int line, char **hostp, int *portp,
+	     char **pathp)
 {
 	struct addrinfo hints, *res = NULL;
 	const char *colon = strrchr(server, ':'), *h = server;
@@ -539,9 +543,9 @@ conf_resolve(struct conf_parse *p, struct rg_conf *c, const char *server, int li
 	size_t	hl;
 	int	rc, family[] = { AF_INET, AF_INET6 }, i;
 
-	if (strncmp(server, "unix:", 5) == 0) {
-		c->redis.path = xstrdup(server + 5);
-		c->redis.host = xstrdup("");
+	*hostp = xstrdup("");
+	if (pathp != NULL && strncmp(server, "unix:", 5) == 0) {
+		*pathp = xstrdup(server + 5);
 		return;
 	}
 	/* conf_v_server checked the form: host:port or [v6addr]:port */
@@ -550,10 +554,12 @@ conf_resolve(struct conf_parse *p, struct rg_conf *c, const char *server, int li
 		h++;
 		hl -= 2;
 	}
-	c->redis.path = xstrdup("");
-	c->redis.port = atoi(colon + 1);
+	if (pathp != NULL)
+		*pathp = xstrdup("");
+	*portp = atoi(colon + 1);
 	if (hl >= sizeof(host)) {
-		conf_fail(p, line, "server \"%s\": host name too long", server);
+		conf_fail(p, line, "%s \"%s\": host name too long", pathp ? "server" : "sentinel",
+			  server);
 		return;
 	}
 	memcpy(host, h, hl);
@@ -574,11 +580,50 @@ conf_resolve(struct conf_parse *p, struct rg_conf *c, const char *server, int li
 	if (res)
 		freeaddrinfo(res);
 	if (rc != 0) {
-		conf_fail(p, line, "server \"%s\": cannot resolve %s: %s", server, host,
+		conf_fail(p, line, "%s \"%s\": cannot resolve %s: %s",
+			  pathp ? "server" : "sentinel", server, host,
 			  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return;
 	}
-	c->redis.host = xstrdup(num);
+	free(*hostp);
+	*hostp = xstrdup(num);
+}
+
+/*
+ * conf_sentinels - redis.sentinels, resolved, with their master's name
+ * and credentials.  server is for a Redis without sentinels only.
+ */
+static void
+conf_sentinels(struct conf_parse *p, struct rg_conf *c, cfg_t *r)
+{
+	size_t	i, n = cfg_size(r, "sentinels");
+	int	line = (int) cfg_getint(r, "__sentinels_line");
+	const char *pwf = cfg_getstr(r, "sentinel_password_file");
+
+	c->redis.sentinel_master = xstrdup(cfg_getstr(r, "sentinel_master"));
+	c->redis.sentinel_user = xstrdup("");
+	c->redis.sentinel_pass = xstrdup("");
+	if (n == 0) {
+		if (*c->redis.sentinel_master || *pwf)
+			conf_fail(p, (int) (*pwf ? cfg_getint(r, "__spw_line")
+					    : cfg_getint(r, "__master_line")), "sentinel_master and sentinel_password_file "
+				  "need sentinels");
+		return;
+	}
+	if (cfg_getint(r, "__server_line") > 0)
+		conf_fail(p, (int) cfg_getint(r, "__server_line"),
+			  "server: not with sentinels (the sentinels name the master)");
+	if (*c->redis.sentinel_master == 0)
+		conf_fail(p, line, "sentinels: sentinel_master is required with sentinels");
+	c->redis.nsentinels = n;
+	c->redis.sentinel_host = xcalloc(n, sizeof(char *));
+	c->redis.sentinel_port = xcalloc(n, sizeof(int));
+	for (i = 0; i < n && !p->failed; i++)
+		conf_resolve(p, cfg_getnstr(r, "sentinels", i), line, &c->redis.sentinel_host[i],
+			     &c->redis.sentinel_port[i], NULL);
+	if (*pwf)
+		conf_password(p, "sentinel_password_file", pwf, (int) cfg_getint(r, "__spw_line"),
+			      &c->redis.sentinel_user, &c->redis.sentinel_pass);
 }
 
 static void
@@ -594,9 +639,13 @@ conf_global(struct conf_parse *p, struct rg_conf *c, cfg_t *cfg)
 	c->redis.auth_user = xstrdup("");
 	c->redis.auth_pass = xstrdup("");
 	line = (int) cfg_getint(r, "__server_line");
-	conf_resolve(p, c, c->redis.server, line > 0 ? line : r->line);
+	conf_resolve(p, c->redis.server, line > 0 ? line : r->line, &c->redis.host,
+		     &c->redis.port, &c->redis.path);
 	if (*c->redis.password_file)
-		conf_password(p, c, c->redis.password_file, (int) cfg_getint(r, "__pw_line"));
+		conf_password(p, "password_file", c->redis.password_file,
+			      (int) cfg_getint(r, "__pw_line"), &c->redis.auth_user,
+			      &c->redis.auth_pass);
+	conf_sentinels(p, c, r);
 	c->redis.database = cfg_getint(r, "database");
 	c->redis.timeout_ms = cfg_getint(r, "timeout_ms");
 	c->redis.prefix = xstrdup(cfg_getstr(r, "prefix"));

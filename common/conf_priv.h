@@ -28,6 +28,7 @@
 #define PASS_LINE_MAX	700		/* "user password", the first line */
 #define AUTH_USER_MAX	127
 #define AUTH_PASS_MAX	511
+#define SENTINELS_MAX	16		/* redis.sentinels */
 #define UNIX_PATH_MAX	107		/* sun_path less its NUL */
 
 /* The parse in progress: where libconfuse's error callback writes. */

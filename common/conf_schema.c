@@ -34,6 +34,12 @@ static cfg_opt_t redis_opts[] = {
 	CFG_STR("prefix", "rg", CFGF_NONE),
 	CFG_INT("__server_line", 0, CFGF_NONE),
 	CFG_INT("__pw_line", 0, CFGF_NONE),
+	CFG_STR_LIST("sentinels", NULL, CFGF_NONE),
+	CFG_STR("sentinel_master", "", CFGF_NONE),
+	CFG_STR("sentinel_password_file", "", CFGF_NONE),
+	CFG_INT("__sentinels_line", 0, CFGF_NONE),
+	CFG_INT("__spw_line", 0, CFGF_NONE),
+	CFG_INT("__master_line", 0, CFGF_NONE),
 	CFG_END()
 };
 
@@ -327,10 +333,23 @@ RANGE_VALIDATOR(conf_v_maxconn, 1, 1000000)
 RANGE_VALIDATOR(conf_v_idle, 1, 86400)
 RANGE_VALIDATOR(conf_v_port, 1, 65535)
 
+/* "host:port" or "[v6addr]:port" (the host is resolved by the load) */
+static int
+conf_hostport_ok(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+
+	return (!(colon == NULL || colon == v || colon[1] == 0
+		  || (v[0] != '[' && memchr(v, ':', (size_t) (colon - v)) != NULL)
+		  || strspn(colon + 1, "0123456789") != strlen(colon + 1)
+		  || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535
+		  || (v[0] == '[' && colon[-1] != ']')));
+}
+
 static int
 conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_lastval(opt), *colon;
+	const char *v = conf_lastval(opt);
 
 	cfg_setint(cfg, "__server_line", cfg->line);
 	if (strncmp(v, "unix:", 5) == 0 && v[5] == '/') {
@@ -340,15 +359,49 @@ conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 			  UNIX_PATH_MAX);
 		return (-1);
 	}
-	colon = strrchr(v, ':');
-	if (colon == NULL || colon == v || colon[1] == 0
-	    || (v[0] != '[' && memchr(v, ':', (size_t) (colon - v)) != NULL)
-	    || strspn(colon + 1, "0123456789") != strlen(colon + 1)
-	    || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535
-	    || (v[0] == '[' && colon[-1] != ']')) {
+	if (!conf_hostport_ok(v)) {
 		cfg_error(cfg, "server \"%s\": expected host:port, [v6addr]:port or unix:/path", v);
 		return (-1);
 	}
+	return (0);
+}
+
+static int
+conf_v_sentinel(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_lastval(opt);
+
+	cfg_setint(cfg, "__sentinels_line", cfg->line);
+	if (!conf_hostport_ok(v)) {
+		cfg_error(cfg, "sentinel \"%s\": expected host:port or [v6addr]:port", v);
+		return (-1);
+	}
+	if (cfg_opt_size(opt) > SENTINELS_MAX) {
+		cfg_error(cfg, "sentinels: more than %d", SENTINELS_MAX);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+conf_v_sentinel_master(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_lastval(opt);
+
+	cfg_setint(cfg, "__master_line", cfg->line);
+	if (*v == 0 || strlen(v) > 100 || strpbrk(v, " \t\r\n") != NULL) {
+		cfg_error(cfg, "sentinel_master \"%s\": expected a name of 1 to 100 characters "
+			  "without blanks", v);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+conf_v_sentinel_password_file(cfg_t *cfg, cfg_opt_t *opt)
+{
+	(void) opt;
+	cfg_setint(cfg, "__spw_line", cfg->line);
 	return (0);
 }
 
@@ -454,6 +507,9 @@ static const struct {
 } conf_validators[] = {
 	{ "redis|server", conf_v_server },
 	{ "redis|password_file", conf_v_password_file },
+	{ "redis|sentinels", conf_v_sentinel },
+	{ "redis|sentinel_master", conf_v_sentinel_master },
+	{ "redis|sentinel_password_file", conf_v_sentinel_password_file },
 	{ "redis|database", conf_v_database },
 	{ "redis|timeout_ms", conf_v_timeout },
 	{ "redis|prefix", conf_v_prefix },

@@ -23,6 +23,15 @@
  *	A call answered by a timeout may still have run on Redis: its
  *	reservation then just expires (counted too much, never too little).
  *
+ *	With sentinels, a second connection goes to one sentinel: it asks
+ *	for the master (get-master-addr-by-name) and then stays subscribed
+ *	to +switch-master, so a failover moves the connection as soon as
+ *	it is announced.  Whenever the connection to the master fails
+ *	(connect, loss, timeout, -READONLY: the old master became a
+ *	replica) the reconnect asks the sentinel again, on a new sentinel
+ *	connection; a sentinel that fails or does not know the master
+ *	hands over to the next one.  Neither connection ever blocks the loop.
+ *
  *	Bounded memory: at most QUOTA_MAX_CALLS calls exist at a time; more
  *	are answered QUOTA_BACKEND_ERROR at once.
  *
@@ -48,6 +57,7 @@
 #define QUOTA_MAX_CALLS		10000
 #define QUOTA_BACKOFF_MIN_MS	50
 #define QUOTA_BACKOFF_MAX_MS	1000
+#define QUOTA_SENTINEL_NEXT_MS	100	/* wait before the next sentinel */
 
 struct quota_call {
 	struct quota *q;
@@ -73,9 +83,16 @@ struct quota {
 	struct rlink_log log;
 	struct quota_call *calls;	/* every live call */
 	size_t	ncalls;
+	redisAsyncContext *sac;		/* sentinel: asked, then subscribed */
+	struct event *sretry;		/* open the sentinel connection again */
+	struct event *kick;		/* drop the master's connection (-READONLY) */
+	int	si;			/* the sentinel to use */
+	int	sfails;			/* sentinels failed in a row */
 };
 
 static void quota_connect(struct quota *);
+static void quota_connect_master(struct quota *);
+static void quota_sentinel_open(struct quota *);
 
 static void
 quota_err_log(struct quota *q, const char *what, const char *why)
@@ -221,6 +238,8 @@ quota_reply(redisAsyncContext *ac, void *reply, void *privdata)
 			return;
 		}
 	}
+	if (rlink_readonly(rp) && ac == q->ac && q->cfg.nsentinels > 0)
+		event_active(q->kick, EV_TIMEOUT, 1);	/* a replica now: ask again */
 	c->held = 0;
 	r = quota_req_result(rp, err, sizeof(err));
 	if (r == QUOTA_BACKEND_ERROR && rp != NULL)
@@ -276,9 +295,19 @@ quota_on_disconnect(const redisAsyncContext *ac, int status)
 	quota_schedule(q);
 }
 
-/* Open the connection; AUTH and SELECT are pipelined ahead of any call. */
+/* Connect: with sentinels, ask them first (quota_sentinel_answer connects). */
 static void
 quota_connect(struct quota *q)
+{
+	if (q->cfg.nsentinels > 0)
+		quota_sentinel_open(q);
+	else
+		quota_connect_master(q);
+}
+
+/* Open the connection; AUTH and SELECT are pipelined ahead of any call. */
+static void
+quota_connect_master(struct quota *q)
 {
 	redisAsyncContext *ac;
 
@@ -306,6 +335,184 @@ quota_connect(struct quota *q)
 	redisAsyncSetDisconnectCallback(ac, quota_on_disconnect);
 	q->ac = ac;
 	rlink_hello(&q->cfg, quota_hello_send, q);
+}
+
+/* --- sentinels ------------------------------------------------------------ */
+
+/* Close the sentinel connection (never from inside one of its callbacks). */
+static void
+quota_sentinel_close(struct quota *q)
+{
+	redisAsyncContext *sac = q->sac;
+
+	if (sac == NULL)
+		return;
+	q->sac = NULL;
+	redisAsyncFree(sac);
+}
+
+/* This sentinel failed: the next one, after a pause (a longer one per round). */
+static void
+quota_sentinel_next(struct quota *q, const char *why)
+{
+	struct timeval tv = { 0, QUOTA_SENTINEL_NEXT_MS * 1000 };
+
+	rlink_log_err(&q->log, &q->cfg, "sentinel", why);
+	q->si = (q->si + 1) % q->cfg.nsentinels;
+	if (++q->sfails >= q->cfg.nsentinels) {
+		q->sfails = 0;
+		tv.tv_sec = QUOTA_BACKOFF_MAX_MS / 1000;
+		tv.tv_usec = (QUOTA_BACKOFF_MAX_MS % 1000) * 1000;
+	}
+	if (!q->freeing)
+		evtimer_add(q->sretry, &tv);
+}
+
+/* The master the sentinels name: move there, or stay when it is ours. */
+static void
+quota_sentinel_master(struct quota *q, const char *host, int port)
+{
+	int	changed = rlink_cfg_master(&q->cfg, host, port);
+
+	q->sfails = 0;
+	if (changed)
+		msg_info("quota: sentinels name %s", q->cfg.server);
+	if (!changed && q->ac != NULL)
+		return;
+	if (q->ac) {
+		redisAsyncContext *ac = q->ac;
+
+		q->ac = NULL;
+		redisAsyncFree(ac);	/* its calls are answered at once */
+	}
+	event_del(q->retry);
+	quota_connect_master(q);
+}
+
+/* The answer to get-master-addr-by-name. */
+static void
+quota_sentinel_answer(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct quota *q = privdata;
+	char	host[64];
+	int	port;
+
+	if (ac != q->sac || reply == NULL)
+		return;
+	if (rlink_sentinel_addr(reply, host, sizeof(host), &port) == 0)
+		quota_sentinel_master(q, host, port);
+	else {
+		/* It does not know the master: the next one may. */
+		quota_sentinel_next(q, "no address for the master");
+	}
+}
+
+/* A +switch-master message (or the subscription's confirmation). */
+static void
+quota_sentinel_message(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct quota *q = privdata;
+	char	host[64];
+	int	port;
+
+	if (ac != q->sac || reply == NULL)
+		return;
+	if (rlink_sentinel_switch(reply, q->cfg.master, host, sizeof(host), &port) == 1) {
+		msg_info("quota: +switch-master %s %s:%d", q->cfg.master, host, port);
+		quota_sentinel_master(q, host, port);
+	}
+}
+
+static int
+quota_sentinel_send(void *ctx, int argc, const char **argv, const size_t *len)
+{
+	struct quota *q = ctx;
+	redisCallbackFn *fn = strcmp(argv[0], "SENTINEL") == 0 ? quota_sentinel_answer
+		: quota_hello_reply;
+
+	return (redisAsyncCommandArgv(q->sac, fn, q, argc, argv, len) == REDIS_OK ? 0 : -1);
+}
+
+static void
+quota_sentinel_gone(const redisAsyncContext *ac, const char *why)
+{
+	struct quota *q = ac->data;
+
+	if (q == NULL || ac != q->sac)
+		return;			/* closed by us */
+	q->sac = NULL;			/* hiredis frees it */
+	quota_sentinel_next(q, why);
+}
+
+static void
+quota_sentinel_on_connect(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK)
+		quota_sentinel_gone(ac, ac->errstr[0] ? ac->errstr : "connect failed");
+}
+
+static void
+quota_sentinel_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	(void) status;
+	quota_sentinel_gone(ac, ac->errstr[0] ? ac->errstr : "connection closed");
+}
+
+/*
+ * (Re)open the sentinel connection: ask for the master, then follow
+ * +switch-master.  Both go out in one write, so no switch can fall
+ * between the answer and the subscription.
+ */
+static void
+quota_sentinel_open(struct quota *q)
+{
+	const char *sub[2] = { "SUBSCRIBE", "+switch-master" };
+	size_t	sublen[2] = { 9, 14 };
+	redisAsyncContext *sac;
+
+	event_del(q->sretry);
+	quota_sentinel_close(q);
+	if (q->freeing || q->cfg.nsentinels == 0)
+		return;
+	sac = redisAsyncConnect(q->cfg.sentinel[q->si].host, q->cfg.sentinel[q->si].port);
+	if (sac == NULL || sac->err) {
+		quota_sentinel_next(q, sac ? sac->errstr : "out of memory");
+		if (sac)
+			redisAsyncFree(sac);
+		return;
+	}
+	sac->data = q;
+	rlink_reader_guard(sac->c.reader);
+	if (redisLibeventAttach(sac, q->base) != REDIS_OK) {
+		redisAsyncFree(sac);
+		quota_sentinel_next(q, "cannot attach to the event loop");
+		return;
+	}
+	redisAsyncSetConnectCallback(sac, quota_sentinel_on_connect);
+	redisAsyncSetDisconnectCallback(sac, quota_sentinel_on_disconnect);
+	q->sac = sac;
+	rlink_sentinel_ask(&q->cfg, quota_sentinel_send, q);
+	redisAsyncCommandArgv(sac, quota_sentinel_message, q, 2, sub, sublen);
+}
+
+static void
+quota_sentinel_fire(evutil_socket_t fd, short what, void *ctx)
+{
+	(void) fd;
+	(void) what;
+	quota_sentinel_open(ctx);
+}
+
+/* -READONLY: drop the master's connection; the reconnect asks the sentinels. */
+static void
+quota_kick_fire(evutil_socket_t fd, short what, void *ctx)
+{
+	struct quota *q = ctx;
+
+	(void) fd;
+	(void) what;
+	quota_down(q, "READONLY: the master is a replica now");
+	quota_drop(q);
 }
 
 static void
@@ -346,7 +553,9 @@ quota_create(struct event_base *base, const struct rg_conf *conf)
 
 	q->base = base;
 	q->retry = evtimer_new(base, quota_retry_fire, q);
-	if (q->retry == NULL)
+	q->sretry = evtimer_new(base, quota_sentinel_fire, q);
+	q->kick = evtimer_new(base, quota_kick_fire, q);
+	if (q->retry == NULL || q->sretry == NULL || q->kick == NULL)
 		msg_fatal("quota: cannot create a timer");
 	quota_load(q, conf);
 	quota_connect(q);
@@ -360,8 +569,11 @@ quota_reconfigure(struct quota *q, const struct rg_conf *conf)
 	struct rlink_cfg old = q->cfg;
 
 	quota_load(q, conf);
+	rlink_cfg_keep_master(&q->cfg, &old);
 	if (rlink_cfg_same(&old, &q->cfg))
 		return;
+	q->si = 0;
+	quota_sentinel_close(q);	/* another set, or none now */
 	msg_info("quota: redis settings changed: reconnecting to %s", q->cfg.server);
 	event_del(q->retry);
 	q->backoff_ms = 0;
@@ -486,6 +698,7 @@ quota_free(struct quota *q)
 		q->ac = NULL;
 		redisAsyncFree(ac);	/* frees the calls that timed out */
 	}
+	quota_sentinel_close(q);
 	while ((c = q->calls) != NULL) {
 		done = c->done;
 		arg = c->arg;
@@ -494,6 +707,8 @@ quota_free(struct quota *q)
 			done(arg, QUOTA_BACKEND_ERROR);
 	}
 	event_free(q->retry);
+	event_free(q->sretry);
+	event_free(q->kick);
 	free(q);
 }
 

@@ -8,6 +8,14 @@
  *	rlink_hello(&cfg, send, ctx);			-- AUTH and SELECT, through send()
  *	rlink_log_err(&log, &cfg, "what", "why");	-- at most once a second
  *
+ *	-- Sentinel (cfg.nsentinels > 0; cfg.host and port are the master
+ *	-- the sentinels named last, "" and 0 before they were asked):
+ *	rlink_sentinel_ask(&cfg, send, ctx);		-- AUTH, SENTINEL get-master-addr-by-name
+ *	rlink_sentinel_addr(reply, host, sizeof(host), &port);	-- its answer
+ *	rlink_sentinel_switch(reply, cfg.master, host, sizeof(host), &port);
+ *							-- a +switch-master message
+ *	rlink_readonly(reply);				-- a replica refused a write
+ *
  *	-- a blocking link (relayguard-milter's worker threads, relayguardctl):
  *	struct rlink_sync l = { 0 };
  *	rlink_sync_settings(&l, conf);			-- again after each reload
@@ -30,9 +38,21 @@
  *	sent once more; a timeout is never retried.  Settings are re-read
  *	when a call passes a configuration of another generation.
  *
+ *	With sentinels, a blocking link asks them (each in turn, the one
+ *	that answered last first) for the master when it connects and
+ *	again when its answer is a second old, so it follows a failover
+ *	within a second without a subscription of its own; a connection
+ *	lost or a -READONLY reply (the master became a replica) makes it
+ *	ask at once, and a -READONLY command is sent once more to the new
+ *	master.  Sentinels only name numeric addresses here: a name would
+ *	need DNS in an event loop.
+ *
  * DIAGNOSTICS
  *	rlink_sync_cmd() returns NULL with err set when the connection
  *	failed; an error reply is a reply.  AUTH/SELECT refusals are logged.
+ *	rlink_sentinel_addr() returns -1 and rlink_sentinel_switch() -1 or 0
+ *	for any reply that is not what they parse (a master the sentinel
+ *	does not know is a nil reply).
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #ifndef RG_RLINK_H
@@ -45,6 +65,8 @@
 
 #include "conf.h"
 
+#define RLINK_SENTINELS_MAX	16
+
 struct rlink_cfg {
 	char	server[300];		/* as configured, for log lines */
 	char	host[256];		/* numeric address, no brackets */
@@ -54,15 +76,30 @@ struct rlink_cfg {
 	char	pass[512];		/* "" = no AUTH */
 	long	database;
 	long	timeout_ms;
+	int	nsentinels;		/* > 0: host and port come from them */
+	struct {
+		char	host[64];	/* numeric */
+		int	port;
+	}	sentinel[RLINK_SENTINELS_MAX];
+	char	master[128];		/* sentinel_master */
+	char	suser[128];		/* AUTH for the sentinels */
+	char	spass[512];
 };
 
 int	rlink_cfg_load(struct rlink_cfg *, const struct rg_conf *, char *err, size_t errlen);
 int	rlink_cfg_same(const struct rlink_cfg *, const struct rlink_cfg *);
+void	rlink_cfg_keep_master(struct rlink_cfg *now, const struct rlink_cfg *before);
+int	rlink_cfg_master(struct rlink_cfg *, const char *host, int port);
 
 void	rlink_reader_guard(redisReader *);
 
 typedef int (*rlink_send_fn)(void *ctx, int argc, const char **argv, const size_t *len);
 int	rlink_hello(const struct rlink_cfg *, rlink_send_fn, void *ctx);
+int	rlink_sentinel_ask(const struct rlink_cfg *, rlink_send_fn, void *ctx);
+int	rlink_sentinel_addr(const redisReply *, char *host, size_t hostlen, int *port);
+int	rlink_sentinel_switch(const redisReply *, const char *master, char *host,
+		size_t hostlen, int *port);
+int	rlink_readonly(const redisReply *);
 
 struct rlink_log {
 	time_t	last;			/* of the last rate-limited line */
@@ -81,6 +118,8 @@ struct rlink_sync {
 	int	hello;			/* AUTH/SELECT replies still to read */
 	int	used;			/* c has answered a command */
 	struct rlink_log log;
+	long long asked_ms;		/* sentinels asked (monotonic); 0 = ask */
+	int	si;			/* the sentinel to ask first */
 };
 
 void	rlink_sync_settings(struct rlink_sync *, const struct rg_conf *);

@@ -12,7 +12,7 @@ set -e
 # m4 builds the test Sendmail's .cf; Sendmail itself conflicts with Postfix
 # and is downloaded and extracted by tests/lib/sendmail.sh, never installed.
 PKGS="build-essential pkg-config clang libmilter-dev libconfuse-dev libhiredis-dev
-libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server postfix swaks
+libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server redis-sentinel postfix swaks
 miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3
 libnet-ssleay-perl libio-socket-inet6-perl m4
 dpkg-dev debhelper lintian systemd man-db adduser"

@@ -1,20 +1,44 @@
 /*
  * fuzz_redis_reply - what Redis sends back to the quota module: the bytes
  * go through hiredis' reply reader, as on a real connection, and every
- * reply it produces through quota_req_noscript() and quota_req_result().
- * Whatever a broken or hostile server says, the result is one of the
- * quota results and nothing crashes.
+ * reply it produces through quota_req_noscript() and quota_req_result(),
+ * and through the Sentinel parsers (rlink_sentinel_addr(),
+ * rlink_sentinel_switch(), rlink_readonly()).  Whatever a broken or
+ * hostile server or sentinel says, the result is one of the quota
+ * results, an accepted address is a NUL-terminated numeric one with a
+ * port, and nothing crashes.
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "quota_priv.h"
 #include "rlink.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* What a sentinel parser accepts is an address that fits, and a port. */
+static void
+sentinel_check(const redisReply *reply)
+{
+	char	host[64];
+	int	port = 0, rc;
+
+	memset(host, 'x', sizeof(host));
+	if (rlink_sentinel_addr(reply, host, sizeof(host), &port) == 0
+	    && (memchr(host, 0, sizeof(host)) == NULL || port < 1 || port > 65535))
+		abort();
+	memset(host, 'x', sizeof(host));
+	rc = rlink_sentinel_switch(reply, "relayguard", host, sizeof(host), &port);
+	if (rc < -1 || rc > 1
+	    || (rc == 1 && (memchr(host, 0, sizeof(host)) == NULL || port < 1 || port > 65535)))
+		abort();
+	if (rlink_readonly(reply) && reply->type != REDIS_REPLY_ERROR)
+		abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -34,6 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			q = quota_req_result(reply, err, sizeof(err));
 			if ((int) q < QUOTA_OK || q > QUOTA_BACKEND_ERROR)
 				abort();
+			sentinel_check(reply);
 			freeReplyObject(reply);
 		}
 	}

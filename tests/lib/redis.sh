@@ -7,11 +7,21 @@
 #	redis_restart		# same port and socket, empty data set
 #	redis_stop
 #
+#	sentinel_start NAME	# a master, a replica and three sentinels:
+#				# exports SENT_MASTER_PORT SENT_REPLICA_PORT
+#				# SENT_PORTS ("p1 p2 p3") SENT_NAME
+#	sentinel_cli ARGS...	# redis-cli against the first sentinel
+#	sentinel_master_port	# the port the sentinels name as master
+#	sentinel_node_pid PORT	# the pid of the data node on PORT
+#
 # DESCRIPTION
 #	The server listens on 127.0.0.1:$REDIS_PORT and on the unix socket
 #	$TMP/redis.sock, persists nothing (--save "" --appendonly no), logs
 #	to $TMP/redis.log and is stopped by an at_exit hook.
 #	Set REDIS_PORT before redis_start to choose the port.
+#	sentinel_start's nodes live in $TMP/sentinel/ (a writable config
+#	file copy per sentinel, logs), with down-after-milliseconds 1000
+#	and failover-timeout 3000; all are stopped by an at_exit hook.
 # SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 
 [ -n "${_RG_REDIS_SH:-}" ] && return 0
@@ -68,4 +78,91 @@ redis_restart() {
 	redis_stop
 	wait_port_gone 127.0.0.1 "$REDIS_PORT" 5
 	_redis_spawn
+}
+
+# --- Sentinel -----------------------------------------------------------------
+_SENT_PIDS=()
+declare -A _SENT_NODE_PID
+
+_sentinel_node() {	# _sentinel_node PORT [replicaof-port]
+	local port=$1 dir=$TMP/sentinel/node-$1
+	mkdir -p "$dir"
+	redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+		--daemonize no --dir "$dir" --logfile "$dir/log" --protected-mode no \
+		${2:+--replicaof 127.0.0.1 $2} </dev/null >>"$dir/log" 2>&1 &
+	_SENT_NODE_PID[$port]=$!
+	_SENT_PIDS+=($!)
+	wait_until 10 redis-cli -p "$port" PING >/dev/null
+}
+
+# sentinel_start NAME - master, replica (in sync) and three sentinels that agree
+sentinel_start() {
+	local name=${1:-relayguard} i p conf
+	command -v redis-sentinel >/dev/null || skip_all "redis-sentinel missing"
+	[ -n "$TMP" ] || mktmp >/dev/null
+	at_exit sentinel_stop
+	SENT_NAME=$name
+	SENT_MASTER_PORT=$(free_port)
+	SENT_REPLICA_PORT=$(free_port)
+	_sentinel_node "$SENT_MASTER_PORT" || return 1
+	_sentinel_node "$SENT_REPLICA_PORT" "$SENT_MASTER_PORT" || return 1
+	wait_until 10 _sentinel_synced || { diag "the replica did not sync"; return 1; }
+	SENT_PORTS=
+	for i in 1 2 3; do
+		p=$(free_port)
+		conf=$TMP/sentinel/sentinel-$p.conf
+		cat >"$conf" <<EOF
+bind 127.0.0.1
+port $p
+daemonize no
+protected-mode no
+dir $TMP/sentinel
+logfile $TMP/sentinel/sentinel-$p.log
+sentinel monitor $name 127.0.0.1 $SENT_MASTER_PORT 2
+sentinel down-after-milliseconds $name 1000
+sentinel failover-timeout $name 3000
+sentinel parallel-syncs $name 1
+EOF
+		redis-sentinel "$conf" </dev/null >>"$TMP/sentinel/sentinel-$p.out" 2>&1 &
+		_SENT_PIDS+=($!)
+		SENT_PORTS="$SENT_PORTS${SENT_PORTS:+ }$p"
+		wait_until 10 redis-cli -p "$p" PING >/dev/null || return 1
+	done
+	export SENT_NAME SENT_MASTER_PORT SENT_REPLICA_PORT SENT_PORTS
+	# every sentinel has found the replica and the other sentinels
+	wait_until 30 _sentinel_ready || { diag "the sentinels did not agree"; return 1; }
+}
+
+_sentinel_synced() {
+	redis-cli -p "$SENT_REPLICA_PORT" INFO replication | grep -q "master_link_status:up"
+}
+
+_sentinel_ready() {
+	local p
+	for p in $SENT_PORTS; do
+		redis-cli -p "$p" SENTINEL master "$SENT_NAME" | tr -d '\r' |
+			awk 'prev == "num-slaves" && $0 == 0 { bad = 1 }
+			     prev == "num-other-sentinels" && $0 != 2 { bad = 1 }
+			     { prev = $0 } END { exit bad }' || return 1
+	done
+}
+
+# sentinel_cli ARGS... - redis-cli against the first sentinel
+sentinel_cli() { redis-cli -p "${SENT_PORTS%% *}" "$@"; }
+
+# sentinel_master_port - the master's port as the first sentinel names it
+sentinel_master_port() {
+	sentinel_cli SENTINEL get-master-addr-by-name "$SENT_NAME" | sed -n 2p
+}
+
+# sentinel_node_pid PORT - the pid of the data node on PORT
+sentinel_node_pid() { echo "${_SENT_NODE_PID[$1]}"; }
+
+# sentinel_stop - stop every node and sentinel sentinel_start started
+sentinel_stop() {
+	local pid
+	for pid in "${_SENT_PIDS[@]}"; do
+		kill_wait "$pid" 5 2>/dev/null
+	done
+	_SENT_PIDS=()
 }
