@@ -41,6 +41,10 @@ like "$out" "require_tls: +PASS" "good: require_tls verdict"
 like "$out" "require_ca_signed: PASS" "good: require_ca_signed verdict"
 like "$out" "validate_hostname: PASS \(the certificate names good\.tls\.test\)" "good: validate_hostname verdict"
 like "$out" "result: mail would be delivered" "good: result line"
+# the hop itself takes mail over TLS and logs it as status=sent (sink-good)
+swaks --server 127.0.0.1 --port "$(tlshop_port good)" --tls --timeout 15 \
+	--from a@x.example --to b@y.example >"$TMP/swaks.log" 2>&1
+ok "a TLS next hop takes mail (tlshops.sh)" tlshop_wait_sent good 1 15
 
 tt "127.0.0.1:$(tlshop_port wrong)" --tls-name wrong.tls.test "${ALL[@]}"
 is "$rc" 1 "wrong name: exit 1"
