@@ -451,9 +451,9 @@ tt_session(FILE *out, SSL_CTX *ctx, const char *host, unsigned port, const char 
 	fprintf(out, "  EHLO: %s (%d lines)\n", r.text, r.lines);
 	if (r.code != 250) {
 		snprintf(helo, sizeof(helo), "HELO %s", me);
-		if (tt_cmd(c, helo, &r, &why) < 0 || r.code != 250) {
-			fprintf(out, "  HELO: %s\n", r.code ? r.text : why);
-			tt_fail(h, "HELO", r.code ? r.text : why);
+		if (tt_cmd(c, helo, &r, &why) < 0 || (why = r.text, r.code != 250)) {
+			fprintf(out, "  HELO: %s\n", why);
+			tt_fail(h, "HELO", why);
 			goto done;
 		}
 	}
@@ -464,9 +464,9 @@ tt_session(FILE *out, SSL_CTX *ctx, const char *host, unsigned port, const char 
 		tt_fail(h, "TLS", "STARTTLS not offered");
 		goto quit;
 	}
-	if (tt_cmd(c, "STARTTLS", &r, &why) < 0 || r.code != 220) {
-		fprintf(out, "  STARTTLS: %s\n", r.code ? r.text : why);
-		tt_fail(h, "STARTTLS refused", r.code ? r.text : why);
+	if (tt_cmd(c, "STARTTLS", &r, &why) < 0 || (why = r.text, r.code != 220)) {
+		fprintf(out, "  STARTTLS: %s\n", why);
+		tt_fail(h, "STARTTLS", why);
 		goto done;
 	}
 	if (c->len > 0) {

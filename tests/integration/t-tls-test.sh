@@ -102,6 +102,7 @@ like "$out" "needs --require-tls" "flag rule: said why"
 tt 127.0.0.1:1 --require-tls --require-ca-signed --validate-hostname
 is "$rc" 2 "an IP address with certificate checks needs --tls-name: exit 2"
 tt 127.0.0.1:99999; is "$rc" 2 "port out of range: exit 2"
+tt "127.0.0.1:$(tlshop_port good)" --ca-file "$TMP/no-such-ca.pem"; is "$rc" 2 "unreadable CA file: exit 2"
 tt 127.0.0.1:25 --frobnicate; is "$rc" 2 "unknown option: exit 2"
 tt a b; is "$rc" 2 "two hosts: exit 2"
 out=$("$CTL" -c "$TMP/missing.conf" tls-test 127.0.0.1 2>&1); rc=$?
@@ -127,6 +128,12 @@ def serve(c):
                 time.sleep(0.5)
         elif mode == "silent":
             time.sleep(30)
+        elif mode == "refuse":
+            c.sendall(b"220 junk.test ESMTP\r\n")
+            c.recv(1000)
+            c.sendall(b"250-junk.test\r\n250 STARTTLS\r\n")
+            c.recv(1000)
+            c.sendall(b"454 4.7.0 TLS not available\r\n")
         elif mode in ("tlsjunk", "inject"):
             c.sendall(b"220 junk.test ESMTP\r\n")
             c.recv(1000)
@@ -171,6 +178,7 @@ junk mixed "banner: reply codes differ" "codes that change within a reply"
 junk drip "banner: timed out \(10 s\)" "a server that drips one byte at a time"
 junk silent "banner: timed out \(10 s\)" "a silent server"
 junk tlsjunk "handshake: " "junk instead of a TLS handshake"
+junk refuse "STARTTLS: 454 4.7.0 TLS not available" "STARTTLS refused"
 junk inject "sent data before the handshake" "data injected after the STARTTLS reply"
 unlike "$out" "Verified|Trusted" "injected: no TLS claimed"
 
