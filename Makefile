@@ -24,7 +24,7 @@ ifeq ($(WERROR),1)
 WARN     += -Werror
 endif
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -Icommon -pthread
-LIBS      = -lconfuse -lcidr -lhiredis -levent -levent_pthreads -lssl -lcrypto -pthread
+LIBS      = -lconfuse -lcidr -lhiredis -levent -levent_pthreads -lssl -lcrypto -lresolv -pthread
 MILTER_LIBS = -lmilter
 
 B         = build
@@ -101,7 +101,7 @@ $(ASAN_POLICYD): $(POLICYD_SRC:%.c=$(B)/asan/%.o) $(COMMON_ASAN_OBJ)
 # --- libFuzzer targets -------------------------------------------------
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-FUZZ_EXTRA = $(filter-out policyd/main.c,$(wildcard policyd/request.c policyd/socketmap.c policyd/netstring.c))
+FUZZ_EXTRA = $(filter-out policyd/main.c,$(wildcard policyd/request.c policyd/socketmap.c policyd/netstring.c)) ctl/smtpreply.c
 FUZZ_SECONDS ?= 60
 
 $(B)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(FUZZ_EXTRA) $(wildcard common/*.h policyd/*.h)

@@ -76,11 +76,32 @@ route_host(const char *in, char *out, size_t outlen, int *literal)
 	return (0);
 }
 
+/*
+ * route_tls_policy - the smtp_tls_policy_maps value of a route with these
+ * flags (DESIGN 5.3): the socketmap's answer and what tls-test says
+ */
+void
+route_tls_policy(char *buf, size_t len, int require_tls, int require_ca_signed,
+		 int mx_lookup, const char *tls_name, const char *host)
+{
+	int	named = tls_name && *tls_name;
+
+	if (!require_tls)
+		snprintf(buf, len, "may");
+	else if (!require_ca_signed)
+		snprintf(buf, len, "encrypt");
+	else if (!mx_lookup)
+		snprintf(buf, len, "secure match=%s", named ? tls_name : host);
+	else if (named)
+		snprintf(buf, len, "verify match=%s", tls_name);
+	else
+		snprintf(buf, len, "verify");
+}
+
 static void
 route_derive(struct rg_route *r, int literal)
 {
 	char	buf[ROUTE_VALUE_MAX];
-	const char *name = *r->tls_name ? r->tls_name : r->host;
 
 	if (r->mx_lookup)
 		snprintf(buf, sizeof(buf), "%s:%ld", r->host, r->port);
@@ -88,16 +109,8 @@ route_derive(struct rg_route *r, int literal)
 		snprintf(buf, sizeof(buf), "[%s%s]:%ld", literal == 6 ? "ipv6:" : "", r->host,
 			 r->port);
 	r->nexthop = xstrdup(buf);
-	if (!r->require_tls)
-		snprintf(buf, sizeof(buf), "may");
-	else if (!r->require_ca_signed)
-		snprintf(buf, sizeof(buf), "encrypt");
-	else if (!r->mx_lookup)
-		snprintf(buf, sizeof(buf), "secure match=%s", name);
-	else if (*r->tls_name)
-		snprintf(buf, sizeof(buf), "verify match=%s", r->tls_name);
-	else
-		snprintf(buf, sizeof(buf), "verify");
+	route_tls_policy(buf, sizeof(buf), r->require_tls, r->require_ca_signed, r->mx_lookup,
+			 r->tls_name, r->host);
 	r->tls_policy = xstrdup(buf);
 }
 

@@ -47,4 +47,7 @@ enum route_result route_lookup(const struct rg_conf *, const char *map, const ch
 		size_t keylen, char *value, size_t valuelen);
 void	route_transport(const struct rg_customer *, char *buf, size_t len);
 
+void	route_tls_policy(char *buf, size_t len, int require_tls, int require_ca_signed,
+		int mx_lookup, const char *tls_name, const char *host);
+
 #endif

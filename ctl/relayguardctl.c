@@ -8,6 +8,8 @@
  *	relayguardctl [-c FILE] quota show|reset CUSTOMER|USER
  *	relayguardctl [-c FILE] milter-map [--milters LIST] [--others LIST]
  *	relayguardctl [-c FILE] postfix-config
+ *	relayguardctl [-c FILE] tls-test HOST[:PORT] [--tls-name N] [--ca-file F]
+ *			[--require-tls] [--require-ca-signed] [--validate-hostname] [--mx]
  *
  * DESCRIPTION
  *	check validates the configuration exactly as the daemons' -t does and
@@ -19,7 +21,9 @@
  *	quota reset clears it.  milter-map prints a Postfix cidr table for
  *	smtpd_milter_maps that sends only the clients of "any" relay settings
  *	(the only ones whose sender may be rewritten) through the milter in
- *	rewrite mode.  See relayguardctl(8).
+ *	rewrite mode.  tls-test connects to a next hop as Postfix would,
+ *	up to the TLS handshake, and says whether mail would be delivered
+ *	under the route flags given (tlstest.c).  See relayguardctl(8).
  *
  * EXIT STATUS
  *	check: 0 valid, 1 invalid.  explain: 0 relay permitted, 1 refused,
@@ -28,6 +32,7 @@
  *	milter-map: 0 printed, 1 the milter is in enforce mode (it must see
  *	every client), 2 usage or configuration.  postfix-config: 0
  *	printed, 2 usage or no socketmap listener configured.
+ *	tls-test: 0 mail would be delivered, 1 not, 2 usage or configuration.
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <getopt.h>
@@ -56,7 +61,9 @@ usage(void)
 		"                     --from ADDR --rcpt ADDR [--nrcpt N]\n"
 		"       relayguardctl [-c FILE] quota show|reset CUSTOMER|USER\n"
 		"       relayguardctl [-c FILE] milter-map [--milters LIST] [--others LIST]\n"
-		"       relayguardctl [-c FILE] postfix-config\n");
+		"       relayguardctl [-c FILE] postfix-config\n"
+		"       relayguardctl [-c FILE] tls-test HOST[:PORT] [--tls-name N] [--ca-file F]\n"
+		"                     [--require-tls] [--require-ca-signed] [--validate-hostname] [--mx]\n");
 	exit(2);
 }
 
@@ -360,6 +367,8 @@ main(int argc, char **argv)
 		rc = ctl_milter_map(c, argc, argv);
 	else if (strcmp(argv[0], "postfix-config") == 0 && argc == 1)
 		rc = ctl_postfix_config(c, stdout);
+	else if (strcmp(argv[0], "tls-test") == 0)
+		rc = ctl_tls_test(c, argc, argv);
 	else
 		usage();
 	conf_unref(c);
