@@ -47,6 +47,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "addr.h"
 #include "ctl.h"
 #include "route.h"
 #include "xmem.h"
@@ -668,6 +669,7 @@ tt_hostport(char *arg, struct tlstest_opts *o)
 {
 	char   *colon, *end;
 	unsigned long p = 25;
+	struct in6_addr a6;
 
 	if (*arg == '[') {
 		if ((end = strchr(arg, ']')) == NULL || (end[1] && end[1] != ':'))
@@ -689,7 +691,8 @@ tt_hostport(char *arg, struct tlstest_opts *o)
 			return (-1);
 	}
 	o->port = (unsigned) p;
-	return (*o->host ? 0 : -1);
+	/* A host name or an address: anything else is a usage error. */
+	return (domain_valid(o->host) || inet_pton(AF_INET6, o->host, &a6) == 1 ? 0 : -1);
 }
 
 /*
