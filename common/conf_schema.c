@@ -44,6 +44,7 @@ static cfg_opt_t policyd_opts[] = {
 	CFG_STR("socket_mode", "0660", CFGF_NONE),
 	CFG_INT("max_connections", 2048, CFGF_NONE),
 	CFG_INT("idle_timeout", 600, CFGF_NONE),
+	CFG_STR("metrics", "", CFGF_NONE),
 	CFG_END()
 };
 
@@ -51,6 +52,7 @@ static cfg_opt_t milter_opts[] = {
 	CFG_STR("socket", "inet:8891@127.0.0.1", CFGF_NONE),
 	CFG_STR("socket_mode", "0660", CFGF_NONE),
 	CFG_STR("mode", "enforce", CFGF_NONE),
+	CFG_STR("metrics", "", CFGF_NONE),
 	CFG_END()
 };
 
@@ -299,10 +301,23 @@ RANGE_VALIDATOR(conf_v_ttl, 1, 86400)
 RANGE_VALIDATOR(conf_v_maxconn, 1, 1000000)
 RANGE_VALIDATOR(conf_v_idle, 1, 86400)
 
+/* "host:port" or "[v6addr]:port", port 1-65535 */
+static int
+conf_hostport_ok(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+
+	return (!(colon == NULL || colon == v || colon[1] == 0
+		  || (v[0] != '[' && memchr(v, ':', (size_t) (colon - v)) != NULL)
+		  || strspn(colon + 1, "0123456789") != strlen(colon + 1)
+		  || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535
+		  || (v[0] == '[' && colon[-1] != ']')));
+}
+
 static int
 conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 {
-	const char *v = conf_lastval(opt), *colon;
+	const char *v = conf_lastval(opt);
 
 	cfg_setint(cfg, "__server_line", cfg->line);
 	if (strncmp(v, "unix:", 5) == 0 && v[5] == '/') {
@@ -312,16 +327,23 @@ conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 			  UNIX_PATH_MAX);
 		return (-1);
 	}
-	colon = strrchr(v, ':');
-	if (colon == NULL || colon == v || colon[1] == 0
-	    || (v[0] != '[' && memchr(v, ':', (size_t) (colon - v)) != NULL)
-	    || strspn(colon + 1, "0123456789") != strlen(colon + 1)
-	    || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535
-	    || (v[0] == '[' && colon[-1] != ']')) {
+	if (!conf_hostport_ok(v)) {
 		cfg_error(cfg, "server \"%s\": expected host:port, [v6addr]:port or unix:/path", v);
 		return (-1);
 	}
 	return (0);
+}
+
+/* metrics = "host:port" | "[v6addr]:port" | "" (off) */
+static int
+conf_v_metrics(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_lastval(opt);
+
+	if (*v == 0 || (conf_hostport_ok(v) && strlen(v) < 256))
+		return (0);
+	cfg_error(cfg, "metrics \"%s\": expected host:port or [v6addr]:port", v);
+	return (-1);
 }
 
 static int
@@ -414,6 +436,8 @@ static const struct {
 	{ "policyd|idle_timeout", conf_v_idle },
 	{ "milter|socket", conf_v_milter_socket },
 	{ "milter|mode", conf_v_mode },
+	{ "policyd|metrics", conf_v_metrics },
+	{ "milter|metrics", conf_v_metrics },
 	{ "customer", conf_v_customer_name },
 	{ "customer|domains", conf_v_domains },
 	{ "customer|licenses", conf_v_licenses },

@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "quota.h"
 #include "relay.h"
@@ -135,6 +136,7 @@ pd_conn_close(struct pd_conn *c)
 	c->fd = -1;
 	TAILQ_REMOVE(&s->conns, c, lru);
 	s->nconns--;
+	metrics_connections(-1);
 	TAILQ_INSERT_TAIL(&s->closed, c, lru);
 }
 
@@ -467,6 +469,7 @@ pd_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	event_add(c->rev, &idle);
 	TAILQ_INSERT_TAIL(&s->conns, c, lru);
 	s->nconns++;
+	metrics_connections(1);
 }
 
 static void
