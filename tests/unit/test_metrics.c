@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "conf.h"
 #include "metrics.h"
 
 static char text[METRICS_TEXT_MAX];
@@ -194,6 +195,41 @@ test_threads(void **state)
 	assert_int_equal(value("relayguard_connections"), 0);
 }
 
+/* The metrics option: host:port, [v6]:port or empty, in both sections. */
+static void
+test_conf_option(void **state)
+{
+	static const struct {
+		const char *value;
+		int	good;
+	} cases[] = {
+		{ "", 1 }, { "127.0.0.1:9465", 1 }, { "[::1]:9465", 1 }, { "localhost:80", 1 },
+		{ "9465", 0 }, { "127.0.0.1:", 0 }, { "127.0.0.1:0", 0 }, { "127.0.0.1:65536", 0 },
+		{ "::1:9465", 0 }, { "[::1]9465", 0 }, { "127.0.0.1:94x5", 0 },
+	};
+	char	cf[300], err[512];
+	struct rg_conf *c;
+	size_t	i, sec;
+
+	(void) state;
+	for (sec = 0; sec < 2; sec++) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			snprintf(cf, sizeof(cf), "user = \"\"\n%s { metrics = \"%s\" }\n",
+				 sec ? "milter" : "policyd", cases[i].value);
+			c = conf_load_buf(cf, "t.conf", err, sizeof(err));
+			if (!cases[i].good) {
+				assert_null(c);
+				assert_string_contains(err, "t.conf:2: metrics");
+				continue;
+			}
+			assert_non_null(c);
+			assert_string_equal(sec ? c->milter_metrics : c->policyd_metrics,
+					    cases[i].value);
+			conf_unref(c);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -204,6 +240,7 @@ main(void)
 		cmocka_unit_test_setup(test_config, setup),
 		cmocka_unit_test_setup(test_short_buffer, setup),
 		cmocka_unit_test_setup(test_threads, setup),
+		cmocka_unit_test(test_conf_option),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
