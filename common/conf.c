@@ -101,6 +101,8 @@ conf_unref(struct rg_conf *c)
 	free(c->user);
 	free(c->syslog_facility);
 	free(c->milter_socket);
+	free(c->policyd_metrics);
+	free(c->milter_metrics);
 	free(c->path);
 	free(c);
 }

@@ -160,9 +160,11 @@ struct rg_conf {
 	mode_t	socket_mode;
 	long	max_connections;
 	long	idle_timeout;
+	char   *policyd_metrics;	/* "host:port" of GET /metrics, "" = off */
 	char   *milter_socket;
 	enum rg_milter_mode milter_mode;
 	mode_t	milter_socket_mode;
+	char   *milter_metrics;		/* as policyd_metrics */
 	struct rg_customer *customers;
 	size_t	ncustomers;
 	size_t	nranges;

@@ -661,6 +661,8 @@ conf_global(struct conf_parse *p, struct rg_conf *c, cfg_t *cfg)
 	c->socket_mode = (mode_t) strtol(cfg_getstr(pd, "socket_mode"), NULL, 8);
 	c->max_connections = cfg_getint(pd, "max_connections");
 	c->idle_timeout = cfg_getint(pd, "idle_timeout");
+	c->policyd_metrics = xstrdup(cfg_getstr(pd, "metrics"));
+	c->milter_metrics = xstrdup(cfg_getstr(mt, "metrics"));
 	c->milter_socket = xstrdup(cfg_getstr(mt, "socket"));
 	c->milter_mode = conf_enum(conf_mode_names, cfg_getstr(mt, "mode"));
 	c->milter_socket_mode = (mode_t) strtol(cfg_getstr(mt, "socket_mode"), NULL, 8);

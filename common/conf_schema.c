@@ -51,6 +51,7 @@ static cfg_opt_t policyd_opts[] = {
 	CFG_INT("max_connections", 2048, CFGF_NONE),
 	CFG_INT("idle_timeout", 600, CFGF_NONE),
 	CFG_STR_LIST("socketmap", NULL, CFGF_NONE),
+	CFG_STR("metrics", "", CFGF_NONE),
 	CFG_END()
 };
 
@@ -58,6 +59,7 @@ static cfg_opt_t milter_opts[] = {
 	CFG_STR("socket", "inet:8891@127.0.0.1", CFGF_NONE),
 	CFG_STR("socket_mode", "0660", CFGF_NONE),
 	CFG_STR("mode", "enforce", CFGF_NONE),
+	CFG_STR("metrics", "", CFGF_NONE),
 	CFG_END()
 };
 
@@ -366,6 +368,18 @@ conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 	return (0);
 }
 
+/* metrics = "host:port" | "[v6addr]:port" | "" (off) */
+static int
+conf_v_metrics(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = conf_lastval(opt);
+
+	if (*v == 0 || (conf_hostport_ok(v) && strlen(v) < 256))
+		return (0);
+	cfg_error(cfg, "metrics \"%s\": expected host:port or [v6addr]:port", v);
+	return (-1);
+}
+
 static int
 conf_v_sentinel(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -538,6 +552,8 @@ static const struct {
 	{ "policyd|idle_timeout", conf_v_idle },
 	{ "milter|socket", conf_v_milter_socket },
 	{ "milter|mode", conf_v_mode },
+	{ "policyd|metrics", conf_v_metrics },
+	{ "milter|metrics", conf_v_metrics },
 	{ "customer", conf_v_customer_name },
 	{ "customer|domains", conf_v_domains },
 	{ "customer|licenses", conf_v_licenses },

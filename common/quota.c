@@ -51,6 +51,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "quota_priv.h"
 #include "xmem.h"
 
@@ -69,6 +70,7 @@ struct quota_call {
 	int	answered;		/* result is set */
 	int	held;			/* hiredis holds a callback for it */
 	int	retried;		/* NOSCRIPT: resent as EVAL */
+	double	t0;			/* metrics_now() at the start */
 	struct quota_req rq;
 };
 
@@ -199,6 +201,8 @@ quota_call_fire(evutil_socket_t fd, short what, void *ctx)
 	(void) fd;
 	(void) what;
 	c->done = NULL;
+	metrics_redis_done(c->t0, !c->answered ? METRICS_REDIS_TIMEOUT
+			   : r == QUOTA_BACKEND_ERROR ? METRICS_REDIS_ERROR : METRICS_REDIS_OK);
 	if (!c->answered && c->held) {
 		/* Timed out: Redis hangs or is far too slow.  The drop hands c
 		 * back through quota_reply(), which frees it. */
@@ -622,6 +626,7 @@ quota_call_new(struct quota *q, quota_done_fn done, void *arg)
 	c->q = q;
 	c->done = done;
 	c->arg = arg;
+	c->t0 = metrics_now();
 	if ((c->ev = event_new(q->base, -1, 0, quota_call_fire, c)) == NULL)
 		msg_fatal("quota: cannot create an event");
 	c->next = q->calls;

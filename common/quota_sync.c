@@ -27,6 +27,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "metrics.h"
 #include "quota_priv.h"
 #include "xmem.h"
 
@@ -41,6 +42,7 @@ quota_sync_run(struct quota_sync *qs, struct quota_req *rq)
 	redisReply *r;
 	enum quota_result res;
 	char	err[400];
+	double	t0 = metrics_now();
 
 	r = rlink_sync_cmd(&qs->link, rq->argc, rq->argv, rq->len, err, sizeof(err));
 	if (r != NULL && quota_req_noscript(r)) {
@@ -49,10 +51,13 @@ quota_sync_run(struct quota_sync *qs, struct quota_req *rq)
 		r = rlink_sync_cmd(&qs->link, rq->argc, rq->argv, rq->len, err, sizeof(err));
 	}
 	if (r == NULL) {
+		metrics_redis_done(t0, (metrics_now() - t0) * 1000 >= qs->link.cfg.timeout_ms
+				   ? METRICS_REDIS_TIMEOUT : METRICS_REDIS_ERROR);
 		rlink_log_err(&qs->link.log, &qs->link.cfg, "unavailable", err);
 		return (QUOTA_BACKEND_ERROR);
 	}
 	res = quota_req_result(r, err, sizeof(err));
+	metrics_redis_done(t0, res == QUOTA_BACKEND_ERROR ? METRICS_REDIS_ERROR : METRICS_REDIS_OK);
 	if (res == QUOTA_BACKEND_ERROR)
 		rlink_log_err(&qs->link.log, &qs->link.cfg, "script", err);
 	freeReplyObject(r);

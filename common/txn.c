@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "txn.h"
 #include "xmem.h"
 
@@ -230,6 +231,8 @@ txn_answer(struct txn *x)
 
 	x->busy = 0;
 	x->done = NULL;
+	if (x->rcpt && !x->dead)	/* a RCPT's verdict is final here */
+		metrics_decision(x->v.cls);
 	free(x->rcpt);
 	x->rcpt = NULL;
 	if (x->dead) {

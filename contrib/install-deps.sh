@@ -7,6 +7,8 @@
 # STARTTLS and IO::Socket::INET6 for IPv6 clients.  The package test
 # (t-debian) builds with dpkg-dev and debhelper, checks with lintian and
 # systemd-analyze (which asks man-db for the units' Documentation=).
+# prometheus brings promtool, which checks the metrics text and the sample
+# alert rules (t-metrics); about 19 MB to download, 96 MB installed.
 # SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 set -e
 # m4 builds the test Sendmail's .cf; Sendmail itself conflicts with Postfix
@@ -15,7 +17,7 @@ PKGS="build-essential pkg-config clang libmilter-dev libconfuse-dev libhiredis-d
 libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server redis-sentinel postfix swaks
 miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3
 libnet-ssleay-perl libio-socket-inet6-perl m4
-dpkg-dev debhelper lintian systemd man-db adduser"
+dpkg-dev debhelper lintian systemd man-db adduser prometheus"
 # make bench also compares against postfwd2 (--bench).
 [ "${1:-}" = --bench ] && PKGS="$PKGS postfwd"
 missing=""

@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 #include "txn.h"
 #include "xmem.h"
@@ -117,6 +118,7 @@ mlt_conn_get(SMFICTX *ctx)
 		c = xcalloc(1, sizeof(*c));
 		smfi_setpriv(ctx, c);
 		__atomic_add_fetch(&mlt_nconn, 1, __ATOMIC_RELAXED);
+		metrics_connections(1);
 	}
 	return (c);
 }
@@ -380,6 +382,7 @@ mlt_close(SMFICTX *ctx)
 	free(c);
 	smfi_setpriv(ctx, NULL);
 	__atomic_sub_fetch(&mlt_nconn, 1, __ATOMIC_RELAXED);
+	metrics_connections(-1);
 	return (SMFIS_CONTINUE);
 }
 

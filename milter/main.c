@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 #include "privs.h"
 
@@ -163,7 +164,7 @@ main(int argc, char **argv)
 {
 	struct rg_conf *conf;
 	char	err[512];
-	int	ch, fg = 0, check = 0;
+	int	ch, fg = 0, check = 0, mfd = -1;
 	mode_t	old_mask;
 	pthread_t tid;
 
@@ -205,6 +206,9 @@ main(int argc, char **argv)
 		msg_fatal("cannot open milter socket %s", conf->milter_socket);
 	umask(old_mask);
 	mlt_socket_owner(conf->milter_socket, conf->user);
+	if (*conf->milter_metrics
+	    && (mfd = metrics_http_open(conf->milter_metrics, err, sizeof(err))) < 0)
+		msg_fatal("%s", err);
 	if (!fg && daemon(0, 0) < 0)
 		msg_fatal("daemon: %m");
 	log_open(MLT_PROG, fg, conf->syslog_facility);
@@ -220,6 +224,8 @@ main(int argc, char **argv)
 	if ((errno = pthread_create(&tid, NULL, mlt_signal_thread, NULL)) != 0)
 		msg_fatal("pthread_create: %m");
 	pthread_detach(tid);
+	if (mfd >= 0)
+		metrics_http_thread(mfd);	/* signals stay blocked in it */
 
 	msg_info("listening on %s, mode %s, %zu customers", conf->milter_socket,
 		 conf->milter_mode == MILTER_REWRITE ? "rewrite" : "enforce",

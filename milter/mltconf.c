@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "milter.h"
 
 static pthread_mutex_t mlt_conf_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -40,6 +41,7 @@ mlt_conf_init(struct rg_conf *c)
 	mlt_conf = c;
 	mlt_conf_gen = 1;
 	pthread_mutex_unlock(&mlt_conf_lock);
+	metrics_config(METRICS_CONF_LOADED, c->generation);
 }
 
 /* mlt_conf_get - a new reference to the current configuration */
@@ -66,6 +68,7 @@ mlt_conf_reload(const char *path)
 
 	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
 		msg_error("reload failed, keeping the running configuration: %s", err);
+		metrics_config(METRICS_CONF_FAILED, 0);
 		return (-1);
 	}
 	pthread_mutex_lock(&mlt_conf_lock);
@@ -73,9 +76,12 @@ mlt_conf_reload(const char *path)
 	mlt_conf = c;
 	mlt_conf_gen++;
 	pthread_mutex_unlock(&mlt_conf_lock);
+	metrics_config(METRICS_CONF_RELOADED, c->generation);
 	if (old && strcmp(old->milter_socket, c->milter_socket) != 0)
 		msg_warn("reload: milter socket %s stays until a restart (new: %s)",
 			 old->milter_socket, c->milter_socket);
+	if (old && strcmp(old->milter_metrics, c->milter_metrics) != 0)
+		msg_warn("reload: metrics address changed; restart to apply");
 	conf_unref(old);
 	msg_info("configuration reloaded from %s: %zu customers, mode %s", path,
 		 c->ncustomers, c->milter_mode == MILTER_REWRITE ? "rewrite" : "enforce");

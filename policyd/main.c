@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "privs.h"
 #include "xmem.h"
@@ -121,7 +122,11 @@ pd_reload_done(evutil_socket_t fd, short what, void *arg)
 	pd_reloading = 0;
 	if ((c = r->conf) == NULL) {
 		msg_error("reload failed: %s; keeping the running configuration", r->err);
+		metrics_config(METRICS_CONF_FAILED, 0);
 	} else {
+		metrics_config(METRICS_CONF_RELOADED, c->generation);
+		if (strcmp(c->policyd_metrics, old->policyd_metrics) != 0)
+			msg_warn("reload: metrics address changed; restart to apply");
 		for (i = 0; i < pd_naddr(c) || i < pd_naddr(old); i++)
 			if (i >= pd_naddr(c) || i >= pd_naddr(old)
 			    || strcmp(pd_addr(c, i), pd_addr(old, i)) != 0) {
@@ -174,8 +179,9 @@ main(int argc, char **argv)
 	struct rg_conf *conf;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_reload;
 	struct event_config *evcfg;
+	struct metrics_http *mh = NULL;
 	char	err[512];
-	int	ch, foreground = 0, test_only = 0, *fds;
+	int	ch, foreground = 0, test_only = 0, *fds, mfd = -1;
 	size_t	i;
 
 	while ((ch = getopt(argc, argv, "c:ft")) != -1) {
@@ -210,6 +216,9 @@ main(int argc, char **argv)
 		if ((fds[i] = pd_listen_open(pd_addr(conf, i), conf->socket_mode, conf->user,
 					  err, sizeof(err))) < 0)
 			msg_fatal("%s", err);
+	if (*conf->policyd_metrics
+	    && (mfd = metrics_http_open(conf->policyd_metrics, err, sizeof(err))) < 0)
+		msg_fatal("%s", err);
 	privs_drop(conf->user);
 	if (!foreground) {
 		log_open("relayguard-policyd", 0, conf->syslog_facility);
@@ -224,6 +233,9 @@ main(int argc, char **argv)
 	event_config_free(evcfg);
 	pd_server = pd_server_create(pd_base, conf, fds, pd_naddr(conf), conf->nsocketmap);
 	free(fds);
+	metrics_config(METRICS_CONF_LOADED, conf->generation);
+	if (mfd >= 0)
+		mh = metrics_http_start(pd_base, mfd);
 	if (pipe2(pd_reload_pipe, O_CLOEXEC) < 0)
 		msg_fatal("pipe: %m");
 	ev_reload = event_new(pd_base, pd_reload_pipe[0], EV_READ | EV_PERSIST, pd_reload_done, NULL);
@@ -238,6 +250,8 @@ main(int argc, char **argv)
 	for (i = 0; i < pd_naddr(conf); i++)
 		msg_info("listening on %s%s", pd_addr(conf, i),
 			 i < conf->nlisten ? "" : " (socketmap)");
+	if (mh)
+		msg_info("metrics on http://%s/metrics", conf->policyd_metrics);
 	/*
 	 * One pass of the loop at a time: the quota calls of a pass go to
 	 * Redis in one write at its end, and its decision lines to the log
@@ -261,6 +275,7 @@ main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	pd_server_free(pd_server);
+	metrics_http_free(mh);
 	event_base_free(pd_base);
 	msg_info("stopped");
 	return (0);

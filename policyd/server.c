@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "policyd.h"
 #include "quota.h"
 #include "relay.h"
@@ -137,6 +138,7 @@ pd_conn_close(struct pd_conn *c)
 	c->fd = -1;
 	TAILQ_REMOVE(&s->conns, c, lru);
 	s->nconns--;
+	metrics_connections(-1);
 	TAILQ_INSERT_TAIL(&s->closed, c, lru);
 }
 
@@ -481,6 +483,7 @@ pd_accept(struct pd_server *s, evutil_socket_t fd, struct sockaddr *sa, int sock
 	event_add(c->rev, &idle);
 	TAILQ_INSERT_TAIL(&s->conns, c, lru);
 	s->nconns++;
+	metrics_connections(1);
 }
 
 static void

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "netstring.h"
 #include "policyd.h"
 #include "route.h"
@@ -30,6 +31,21 @@ static void
 sm_reply(struct evbuffer *out, const char *status, const char *value)
 {
 	evbuffer_add_printf(out, "%zu:%s%s,", strlen(status) + strlen(value), status, value);
+}
+
+/* Count a lookup of one of the three maps (metrics: no other map name). */
+static void
+sm_count(const char *map, enum metrics_lookup_result r)
+{
+	static const char *const names[] = { "relayhost", "transport", "tls" };
+	static const enum metrics_map maps[] = {
+		METRICS_MAP_RELAYHOST, METRICS_MAP_TRANSPORT, METRICS_MAP_TLS
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(map, names[i]) == 0)
+			metrics_lookup(maps[i], r);
 }
 
 /* sm_answer - one request's reply; -1 when it is malformed */
@@ -54,12 +70,15 @@ sm_answer(const struct rg_conf *c, const char *req, size_t len, struct evbuffer 
 	switch (route_lookup(c, map, sp + 1, len - mlen - 1, value, sizeof(value))) {
 	case ROUTE_FOUND:
 		sm_reply(out, "OK ", value);
+		sm_count(map, METRICS_LOOKUP_OK);
 		break;
 	case ROUTE_NOTFOUND:
 		sm_reply(out, "NOTFOUND ", "");
+		sm_count(map, METRICS_LOOKUP_NOTFOUND);
 		break;
 	default:
 		sm_reply(out, "PERM ", "unknown map");
+		sm_count(map, METRICS_LOOKUP_ERROR);
 		break;
 	}
 	return (0);
