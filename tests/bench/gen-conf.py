@@ -9,6 +9,7 @@ Usage:
               [--redis 127.0.0.1:6379] [--listen inet:127.0.0.1:10040]
               [--milter inet:8891@127.0.0.1] [--extra 'LINE' ...]
               [--loopback] [--pool-size 5000] [--seed 1]
+              [--socketmap inet:127.0.0.1:10041] [--routes] [--smpool sm.txt]
 
 Customer i ("cust<i>") gets the domains cust<i>.example and
 cust<i>-mail.example, three registered users, licenses = 100000 (so quota
@@ -20,6 +21,19 @@ limits stay out of a short benchmark's way), and the relay setting
 needed than /24s exist there. --loopback adds customer "bench-loopback"
 (127.0.0.0/24, loopback.example) for end-to-end runs through Postfix.
 --extra adds a raw top-level line (e.g. the switch that turns quotas off).
+
+--routes (implied by --smpool) adds routes r<k> (N/5 of them, at least
+4) of four kinds by k % 4: a plain gateway, a secure route (CA and name
+checked), an IPv6-literal partner requiring TLS, an mx_lookup route; and
+per customer by i % 4: outbound_route = a gateway, outbound_tls with a
+secure_route, outbound_tls alone, nothing; every 3rd customer allows user
+gateways and has an active one, the next has an inactive one.
+--socketmap adds that socketmap listener to the policyd block.
+The socketmap pool (--smpool, for rg-smload) holds "MAP KEY EXPECTED"
+lines: relayhost and transport lookups of senders (customers', gateway
+addresses, foreign, null) and tls lookups of next hops (every route's,
+and unknown ones), each with the answer relayguard must give; about 40%
+are hits.
 
 The pool holds "tx CLIENT HELO SENDER" transactions: about 75% should be
 accepted (office, devices, IPv6), 10% come from an address in no range,
@@ -39,6 +53,7 @@ USERS = ("alice", "bob", "carol")
 V4_BLOCKS = (ipaddress.ip_network("10.0.0.0/8"),
              ipaddress.ip_network("100.64.0.0/10"))
 MARKER = "# @CUSTOMERS@"
+ROUTE_KINDS = 4         # gateway, secure, IPv6 partner, mx_lookup
 
 
 def v4_prefix(nranges):
@@ -98,9 +113,13 @@ def write_conf(a, ranges, lay, fp):
     w('on_backend_error = "tempfail"\nreservation_ttl = 900\nuser = ""\n')
     for line in a.extra:
         w(line + "\n")
-    w('policyd { listen = { "%s" } }\n' % a.listen)
+    sm = ' socketmap = { "%s" }' % a.socketmap if a.socketmap else ""
+    w('policyd { listen = { "%s" }%s }\n' % (a.listen, sm))
     w('milter { socket = "%s"\n         mode = "rewrite" }\n\n' % a.milter)
     parts = []
+    nroutes = n_routes(a.customers)
+    if a.routes:
+        w("".join(route_block(k) for k in range(nroutes)))
     for i in range(a.customers):
         c = "cust%d" % i
         office, dev = ranges[i]
@@ -122,6 +141,8 @@ def write_conf(a, ranges, lay, fp):
                   '        allowed_senders = "registered_users"\n'
                   '        ip "devices" { range = "%s" }\n'
                   '    }\n' % lay.cidr(dev))
+        if a.routes:
+            s += customer_routing(i, nroutes)
         s += '}\n'
         parts.append(s)
         if len(parts) >= 2000:
@@ -137,6 +158,110 @@ def write_conf(a, ranges, lay, fp):
           '        allowed_senders = "domain_addresses"\n'
           '        ip "loopback" { range = "127.0.0.0/24" }\n'
           '    }\n}\n')
+
+
+def n_routes(customers):
+    return max(ROUTE_KINDS, min(2000, customers // 5) // ROUTE_KINDS * ROUTE_KINDS)
+
+
+def route_of(i, kind, nroutes):
+    """The route of that kind customer i uses."""
+    return ROUTE_KINDS * (i % (nroutes // ROUTE_KINDS)) + kind
+
+
+def route_facts(k):
+    """(config body, next hop as Postfix writes it, TLS policy) of route k."""
+    kind = k % ROUTE_KINDS
+    if kind == 0:
+        h = "gw%d.example.net" % k
+        return 'host = "%s"' % h, "[%s]:25" % h, "may"
+    if kind == 1:
+        h = "sec%d.example.net" % k
+        return ('host = "%s"  port = 587  require_tls = true  require_ca_signed = true'
+                '  validate_hostname = true' % h, "[%s]:587" % h, "secure match=" + h)
+    if kind == 2:
+        h = str(ipaddress.IPv6Address("2001:db8:ffff::") + k)
+        return ('host = "%s"  require_tls = true' % h, "[ipv6:%s]:25" % h, "encrypt")
+    h = "partner%d.example" % k
+    return ('host = "%s"  mx_lookup = true  require_tls = true  require_ca_signed = true'
+            '  validate_hostname = true' % h, "%s:25" % h, "verify")
+
+
+def route_block(k):
+    return 'route "r%d" { %s }\n' % (k, route_facts(k)[0])
+
+
+def gateway_addr(i, nroutes):
+    """Customer i's user gateway address and its route, or None."""
+    if i % 3 == 2:
+        return None
+    k = route_of(i, 2, nroutes)
+    return "%s.cust%d@partner%d.example" % (USERS[i % 3], i, k), k
+
+
+def customer_routing(i, nroutes):
+    c, s = "cust%d" % i, ""
+    if i % 4 == 0:
+        s += '    outbound_route = "r%d"\n' % route_of(i, 0, nroutes)
+    elif i % 4 in (1, 2):
+        s += '    outbound_tls = true\n'
+        if i % 4 == 1:
+            s += '    secure_route = "r%d"\n' % route_of(i, 1, nroutes)
+    gw = gateway_addr(i, nroutes)
+    if gw:
+        s += ('    allow_user_gateways = %s\n'
+              '    user_gateway "%s" { user = "%s@%s.example"  route = "r%d" }\n'
+              % ("true" if i % 3 == 0 else "false", gw[0], USERS[i % 3], c, gw[1]))
+    return s
+
+
+def sm_sender(i, nroutes, rnd, want_map):
+    """One relayhost or transport lookup of a sender: (key, answer)."""
+    c = "cust%d" % i
+    r = rnd.random()
+    if r < 0.15:
+        gw = gateway_addr(i, nroutes)
+        if gw:
+            active = i % 3 == 0
+            hop = route_facts(gw[1])[1]
+            ans = "OK " + hop if active and want_map == "relayhost" else "NOTFOUND "
+            return gw[0], ans
+    if r < 0.25:
+        return "someone@foreign%d.example" % rnd.randint(1, 500), "NOTFOUND "
+    if r < 0.30:
+        return "<>", "NOTFOUND "
+    key = "%s@%s" % (rnd.choice(USERS + ("news", "Billing")),
+                     rnd.choice((c + ".example", "eu.%s.example" % c,
+                                 c.upper() + "-mail.example")))
+    if want_map == "relayhost":
+        ans = "OK " + route_facts(route_of(i, 0, nroutes))[1] if i % 4 == 0 else "NOTFOUND "
+    elif i % 4 == 1:
+        ans = "OK relayguard-tls-r%d" % route_of(i, 1, nroutes)
+    else:
+        ans = "OK relayguard-tls" if i % 4 == 2 else "NOTFOUND "
+    return key, ans
+
+
+def write_smpool(a, fp):
+    """Socketmap lookups for rg-smload: "MAP KEY EXPECTED" lines."""
+    rnd = random.Random(a.seed + 1)
+    nroutes = n_routes(a.customers)
+    w = fp.write
+    w("# rg-smload pool for %d customers, %d routes (tests/bench/gen-conf.py)\n"
+      % (a.customers, nroutes))
+    for _ in range(a.pool_size):
+        r = rnd.random()
+        if r < 0.7:
+            m = "relayhost" if r < 0.35 else "transport"
+            key, ans = sm_sender(rnd.randrange(a.customers), nroutes, rnd, m)
+        else:
+            m = "tls"
+            if rnd.random() < 0.6:
+                _, hop, pol = route_facts(rnd.randrange(nroutes))
+                key, ans = hop, "OK " + pol
+            else:
+                key, ans = "[mx%d.elsewhere.example]:25" % rnd.randint(1, 999), "NOTFOUND "
+        w("%s %s %s\n" % (m, key, ans))
 
 
 def write_pool(a, ranges, lay, fp):
@@ -230,7 +355,11 @@ def main():
     ap.add_argument("--extra", action="append", default=[])
     ap.add_argument("--loopback", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--socketmap")
+    ap.add_argument("--routes", action="store_true")
+    ap.add_argument("--smpool")
     a = ap.parse_args()
+    a.routes = a.routes or bool(a.smpool)
     if a.customers < 1 or a.customers > 1000000 or a.pool_size < 1:
         ap.error("customers must be 1..1000000, pool size >= 1")
     if bool(a.postfwd_template) != bool(a.postfwd_out):
@@ -243,6 +372,9 @@ def main():
         if a.pool:
             with open(a.pool, "w") as fp:
                 write_pool(a, ranges, lay, fp)
+        if a.smpool:
+            with open(a.smpool, "w") as fp:
+                write_smpool(a, fp)
         if a.postfwd_out:
             with open(a.postfwd_out, "w") as fp:
                 write_postfwd(a, ranges, lay, fp)

@@ -43,6 +43,8 @@
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #define _POSIX_C_SOURCE 200809L
+#include "rgb_hist.h"
+#include "rgb_run.h"
 #include "rgb_sock.h"
 
 #include <errno.h>
@@ -53,7 +55,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,90 +196,12 @@ static void pool_load(const char *path)
     fclose(fp);
 }
 
-/* ---- random numbers (xorshift64*) ------------------------------------ */
-
-static uint64_t rng_state = 88172645463325252ULL;
-
-static uint64_t rng(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
-
 static size_t rng_below(size_t n)
 {
-    return (size_t) (rng() % n);
+    return (size_t) (rgb_rng() % n);
 }
 
-/* ---- latency histogram: exact below 128 us, then 64 steps per octave --- */
-
-#define H_SUB_BITS 6
-#define H_SUB      (1u << H_SUB_BITS)
-#define H_LINEAR   (2u * H_SUB)
-#define H_MAXEXP   40
-#define H_BUCKETS  (H_LINEAR + (H_MAXEXP - 7 + 1) * H_SUB)
-
-static unsigned long long hist[H_BUCKETS];
-static unsigned long long hist_n, hist_max;
-static double hist_sum;
-
-static unsigned hist_index(uint64_t v)
-{
-    unsigned e = 0;
-    uint64_t t;
-
-    if (v < H_LINEAR)
-        return (unsigned) v;
-    for (t = v; t > 1; t >>= 1)
-        e++;
-    if (e > H_MAXEXP) {
-        e = H_MAXEXP;
-        v = (1ULL << (e + 1)) - 1;
-    }
-    return H_LINEAR + (e - 7) * H_SUB
-        + (unsigned) ((v >> (e - H_SUB_BITS)) & (H_SUB - 1));
-}
-
-static uint64_t hist_high(unsigned i)
-{
-    unsigned k, e, s;
-
-    if (i < H_LINEAR)
-        return i;
-    k = i - H_LINEAR;
-    e = 7 + k / H_SUB;
-    s = k % H_SUB;
-    return (1ULL << e) + ((uint64_t) (s + 1) << (e - H_SUB_BITS)) - 1;
-}
-
-static void hist_add(uint64_t v)
-{
-    hist[hist_index(v)]++;
-    hist_n++;
-    hist_sum += (double) v;
-    if (v > hist_max)
-        hist_max = v;
-}
-
-static uint64_t hist_pct(double p)
-{
-    unsigned long long rank, cum = 0;
-    unsigned i;
-
-    if (hist_n == 0)
-        return 0;
-    rank = (unsigned long long) (p * (double) hist_n + 0.999999);
-    if (rank < 1)
-        rank = 1;
-    for (i = 0; i < H_BUCKETS; i++) {
-        cum += hist[i];
-        if (cum >= rank)
-            return hist_high(i) < hist_max ? hist_high(i) : hist_max;
-    }
-    return hist_max;
-}
+static struct rgb_hist hist;
 
 /* ---- reply actions ---------------------------------------------------- */
 
@@ -559,7 +482,7 @@ static void reply_done(struct conn *c, const char *action, size_t alen,
     int ok = action_accepts(action, alen);
 
     if (c->measured) {
-        hist_add(now - c->t_sent);
+        rgb_hist_add(&hist, now - c->t_sent);
         action_count(action, alen);
         n_done++;
         if (c->is_eom)
@@ -582,7 +505,7 @@ static void reply_done(struct conn *c, const char *action, size_t alen,
             c->rcpt_acc = c->rcpt_cur;
             if (c->queue_id[0] == '\0')
                 snprintf(c->queue_id, sizeof(c->queue_id), "%010llX",
-                         (unsigned long long) (rng() & 0xFFFFFFFFFFULL));
+                         (unsigned long long) (rgb_rng() & 0xFFFFFFFFFFULL));
         }
         if (++c->rcpt_i >= c->nrcpt) {
             if (c->accepted > 0)
@@ -715,10 +638,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void) what;
     (void) arg;
     stopping = 1;
-    if (t_stop_send > now)
-        t_stop_send = now > t_meas ? now : t_meas;
-    if (t_hard > now + 1000000)
-        t_hard = now + 1000000;
+    rgb_stop_early(now, t_meas, &t_stop_send, &t_hard);
 }
 
 /* ---- probe mode --------------------------------------------------------- */
@@ -800,21 +720,6 @@ static void usage(void)
     exit(1);
 }
 
-static double num_arg(const char *s, double lo, double hi, int opt)
-{
-    char *end;
-    double v;
-
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno != 0 || *s == '\0' || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "rg-loadgen: -%c: expected a number in [%g, %g]\n",
-                opt, lo, hi);
-        exit(1);
-    }
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     const char *spec = NULL;
@@ -824,25 +729,24 @@ int main(int argc, char **argv)
     uint64_t seed = 0;
     struct event *tick, *sterm, *sint;
     struct timeval tv = {0, TICK_US};
-    struct rlimit rl;
 
     while ((ch = getopt(argc, argv, "s:c:d:w:n:t:m:p:C:H:F:R:r:qP:")) != -1) {
         switch (ch) {
         case 's': spec = optarg; break;
-        case 'c': n_conns = (int) num_arg(optarg, 1, MAX_CONNS, ch); break;
-        case 'd': duration = num_arg(optarg, 0.01, 3600, ch); break;
-        case 'w': warmup = num_arg(optarg, 0, 600, ch); break;
-        case 'n': max_req = (unsigned long long) num_arg(optarg, 1, 1e12, ch); break;
-        case 't': timeout_us = (long) num_arg(optarg, 1, 600000, ch) * 1000; break;
-        case 'm': max_rcpt = (int) num_arg(optarg, 1, 1000, ch); break;
+        case 'c': n_conns = (int) rgb_num_arg("rg-loadgen", optarg, 1, MAX_CONNS, ch); break;
+        case 'd': duration = rgb_num_arg("rg-loadgen", optarg, 0.01, 3600, ch); break;
+        case 'w': warmup = rgb_num_arg("rg-loadgen", optarg, 0, 600, ch); break;
+        case 'n': max_req = (unsigned long long) rgb_num_arg("rg-loadgen", optarg, 1, 1e12, ch); break;
+        case 't': timeout_us = (long) rgb_num_arg("rg-loadgen", optarg, 1, 600000, ch) * 1000; break;
+        case 'm': max_rcpt = (int) rgb_num_arg("rg-loadgen", optarg, 1, 1000, ch); break;
         case 'p': pool_load(optarg); break;
         case 'C': pool_add_list(&p_client, optarg); break;
         case 'H': pool_add_list(&p_helo, optarg); break;
         case 'F': pool_add_list(&p_sender, optarg); break;
         case 'R': pool_add_list(&p_rcpt, optarg); break;
-        case 'r': seed = (uint64_t) num_arg(optarg, 0, 1e18, ch); break;
+        case 'r': seed = (uint64_t) rgb_num_arg("rg-loadgen", optarg, 0, 1e18, ch); break;
         case 'q': quiet = 1; break;
-        case 'P': probe_secs = num_arg(optarg, 0.01, 600, ch); break;
+        case 'P': probe_secs = rgb_num_arg("rg-loadgen", optarg, 0.01, 600, ch); break;
         default: usage();
         }
     }
@@ -861,9 +765,7 @@ int main(int argc, char **argv)
         pool_add(&p_sender, "someone@example.org", "default");
     if (p_rcpt.n == 0)
         pool_add(&p_rcpt, "rcpt@example.net", "default");
-    rng_state ^= seed ? seed : (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
-    if (rng_state == 0)
-        rng_state = 1;
+    rgb_rng_seed(seed);
     signal(SIGPIPE, SIG_IGN);
     t_start = rgb_now_us();
 
@@ -879,11 +781,7 @@ int main(int argc, char **argv)
     if (probe_secs > 0)
         return probe(probe_secs);
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t) n_conns + 16) {
-        rl.rlim_cur = rl.rlim_max < (rlim_t) n_conns + 16 ? rl.rlim_max
-            : (rlim_t) n_conns + 16;
-        (void) setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    rgb_nofile(n_conns);
     if ((base = event_base_new()) == NULL) {
         fprintf(stderr, "rg-loadgen: event_base_new failed\n");
         return 1;
@@ -911,9 +809,7 @@ int main(int argc, char **argv)
             n_errors[E_TIMEOUT]++;
         conn_close(&conns[i]);
     }
-    if (t_last < t_stop_send && n_sent_meas < max_req)
-        t_last = t_stop_send;
-    elapsed = t_last > t_meas ? (double) (t_last - t_meas) / 1e6 : 0;
+    elapsed = rgb_elapsed(t_meas, t_stop_send, t_last, n_sent_meas >= max_req);
     {
         unsigned long long errs = 0;
         double rps = elapsed > 0 ? (double) n_done / elapsed : 0;
@@ -928,10 +824,10 @@ int main(int argc, char **argv)
                    n_done, n_rcpt, n_eom, n_txn, n_sent_total);
             printf("rate         %.1f requests/s\n", rps);
             printf("latency_us   p50=%llu p90=%llu p99=%llu max=%llu mean=%.1f\n",
-                   (unsigned long long) hist_pct(0.50),
-                   (unsigned long long) hist_pct(0.90),
-                   (unsigned long long) hist_pct(0.99), hist_max,
-                   hist_n ? hist_sum / (double) hist_n : 0.0);
+                   (unsigned long long) rgb_hist_pct(&hist, 0.50),
+                   (unsigned long long) rgb_hist_pct(&hist, 0.90),
+                   (unsigned long long) rgb_hist_pct(&hist, 0.99), hist.max,
+                   rgb_hist_mean(&hist));
             printf("actions:\n");
             for (i = 0; i < n_actions; i++)
                 printf("  %10llu  %s\n", actions[i].n, actions[i].key);
@@ -945,10 +841,10 @@ int main(int argc, char **argv)
         printf("RESULT rps=%.1f requests=%llu sent=%llu p50_us=%llu p90_us=%llu "
                "p99_us=%llu max_us=%llu mean_us=%.1f errors=%llu accepted=%llu "
                "refused=%llu eom=%llu transactions=%llu\n",
-               rps, n_done, n_sent_total, (unsigned long long) hist_pct(0.50),
-               (unsigned long long) hist_pct(0.90),
-               (unsigned long long) hist_pct(0.99), hist_max,
-               hist_n ? hist_sum / (double) hist_n : 0.0, errs, n_accepted,
+               rps, n_done, n_sent_total, (unsigned long long) rgb_hist_pct(&hist, 0.50),
+               (unsigned long long) rgb_hist_pct(&hist, 0.90),
+               (unsigned long long) rgb_hist_pct(&hist, 0.99), hist.max,
+               rgb_hist_mean(&hist), errs, n_accepted,
                n_refused, n_eom, n_txn);
     }
     return n_done > 0 ? 0 : 2;

@@ -13,15 +13,18 @@
 #      the log says so), Redis commands per request (INFO commandstats);
 #   3. end to end: smtp-source -> private Postfix -> smtp-sink, messages/s
 #      with relayguard-policyd, then also relayguard-milter (unix socket,
-#      then TCP) in the path against Postfix alone, BENCH_ROUNDS rounds.
+#      then TCP) in the path against Postfix alone, BENCH_ROUNDS rounds;
+#   4. routing lookups (run after part 1; tests/bench/part4.sh): socketmap
+#      lookups/s against rg-smbaseline, and policy decisions/s alone and
+#      beside socketmap load on the same daemon.
 # Results: a summary on stdout and $BENCH_OUT/results.md (markdown, for
 # BENCHMARKS.md); raw outputs in $BENCH_OUT/raw/. A part whose program is
 # missing is skipped with a message. Knobs (environment): BENCH_PARTS
-# ("1 2 3"), BENCH_ROUNDS (3), BENCH_SECS (4), BENCH_WARMUP (1),
+# ("1 2 3 4"), BENCH_ROUNDS (3), BENCH_SECS (4), BENCH_WARMUP (1),
 # BENCH_CONCS ("1 8 32"), BENCH_CMP_CUSTOMERS (100), BENCH_SCALE ("10 1000
 # 10000 100000"), BENCH_SCALE_CONC (8), BENCH_E2E_MSGS (4000), BENCH_E2E_SESSIONS (8),
 # BENCH_PORT_BASE (23700), BENCH_OUT (tests/bench/out), RG_NOQUOTA_LINE,
-# RG_RELOAD_PATTERN, BENCH_DEADLINE (900 s), BENCH_POLICYD_BEFORE (another
+# RG_RELOAD_PATTERN, BENCH_SM_CONC and BENCH_SM_TARGET (part4.sh), BENCH_DEADLINE (900 s), BENCH_POLICYD_BEFORE (another
 # relayguard-policyd binary, e.g. of an earlier commit: measured in turn
 # with this one as "before" and "before+quotas", and part 1 then reports
 # after/before per round).
@@ -45,7 +48,7 @@ SCALE_CONC=${BENCH_SCALE_CONC:-8}
 E2E_MSGS=${BENCH_E2E_MSGS:-4000}
 E2E_SESSIONS=${BENCH_E2E_SESSIONS:-8}
 DEADLINE=${BENCH_DEADLINE:-900}
-PARTS=${BENCH_PARTS:-"1 2 3"}
+PARTS=${BENCH_PARTS:-"1 2 3 4"}
 # Below Linux's ephemeral range (32768-60999), so no client socket of
 # another test can be sitting on one of our listening ports.
 PB=${BENCH_PORT_BASE:-23700}
@@ -65,6 +68,8 @@ MILTER=$ROOT/milter/relayguard-milter
 LOADGEN=$B/rg-loadgen
 BASELINE=$B/rg-baseline
 NULLMILTER=$B/rg-nullmilter
+SMLOAD=$B/rg-smload
+SMBASELINE=$B/rg-smbaseline
 GENCONF=$B/gen-conf.py
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
@@ -72,7 +77,7 @@ POSTFWD=$(command -v postfwd2 || true)
 
 . "$B/pfx.sh"
 
-for t in "$LOADGEN" "$BASELINE" "$NULLMILTER"; do
+for t in "$LOADGEN" "$BASELINE" "$NULLMILTER" "$SMLOAD" "$SMBASELINE"; do
     [ -x "$t" ] || { echo "run.sh: $t not built (make bench-tools)" >&2; exit 1; }
 done
 
@@ -145,7 +150,8 @@ exec 3>&2
 WATCHDOG=$!
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in $P_SMTPD $P_SINK $P_POLICYD $P_POLICYD2 $P_MILTER $P_BASE $P_POSTFWD $P_REDIS; do
+for p in $P_SMTPD $P_SINK $P_POLICYD $P_POLICYD2 $P_MILTER $P_BASE $P_POSTFWD $P_REDIS \
+         $((PB + 48)) $((PB + 49)) $((PB + 52)); do
     port_free "$p" || { echo "run.sh: port $p is in use (set BENCH_PORT_BASE)" >&2; exit 1; }
 done
 
@@ -475,6 +481,8 @@ fi
 } >>"$MD"
 
 fi
+
+want_part 4 && . "$B/part4.sh"
 
 if want_part 2; then
 # ================================================================ 2. scale
