@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include "log.h"
@@ -62,7 +63,7 @@
 
 struct quota_call {
 	struct quota *q;
-	struct quota_call *prev, *next;
+	LIST_ENTRY(quota_call) link;	/* in q->calls */
 	struct event *ev;		/* timer, then delivery */
 	quota_done_fn done;
 	void   *arg;
@@ -83,7 +84,7 @@ struct quota {
 	int	freeing;
 	int	unflushed;		/* commands queued since quota_flush() */
 	struct rlink_log log;
-	struct quota_call *calls;	/* every live call */
+	LIST_HEAD(, quota_call) calls;	/* every live call */
 	size_t	ncalls;
 	redisAsyncContext *sac;		/* sentinel: asked, then subscribed */
 	struct event *sretry;		/* open the sentinel connection again */
@@ -164,12 +165,7 @@ quota_call_free(struct quota_call *c)
 {
 	struct quota *q = c->q;
 
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		q->calls = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	q->ncalls--;
 	event_free(c->ev);
 	free(c);
@@ -555,6 +551,7 @@ quota_create(struct event_base *base, const struct rg_conf *conf)
 {
 	struct quota *q = xcalloc(1, sizeof(*q));
 
+	LIST_INIT(&q->calls);
 	q->base = base;
 	q->retry = evtimer_new(base, quota_retry_fire, q);
 	q->sretry = evtimer_new(base, quota_sentinel_fire, q);
@@ -629,10 +626,7 @@ quota_call_new(struct quota *q, quota_done_fn done, void *arg)
 	c->t0 = metrics_now();
 	if ((c->ev = event_new(q->base, -1, 0, quota_call_fire, c)) == NULL)
 		msg_fatal("quota: cannot create an event");
-	c->next = q->calls;
-	if (q->calls)
-		q->calls->prev = c;
-	q->calls = c;
+	LIST_INSERT_HEAD(&q->calls, c, link);
 	if (++q->ncalls > QUOTA_MAX_CALLS) {
 		quota_err_log(q, "request", "too many calls in flight");
 		quota_call_answer(c, QUOTA_BACKEND_ERROR);
@@ -704,7 +698,7 @@ quota_free(struct quota *q)
 		redisAsyncFree(ac);	/* frees the calls that timed out */
 	}
 	quota_sentinel_close(q);
-	while ((c = q->calls) != NULL) {
+	while ((c = LIST_FIRST(&q->calls)) != NULL) {
 		done = c->done;
 		arg = c->arg;
 		quota_call_free(c);
