@@ -53,7 +53,9 @@ for f in /usr/sbin/relayguard-policyd /usr/sbin/relayguard-milter \
 	/usr/share/man/man8/relayguardctl.8.gz \
 	/lib/systemd/system/relayguard-policyd.service \
 	/lib/systemd/system/relayguard-milter.service \
-	/usr/share/doc/relayguard/copyright; do
+	/usr/share/doc/relayguard/copyright \
+	/usr/share/doc/relayguard/examples/prometheus/relayguard-rules.yml \
+	/usr/share/doc/relayguard/examples/postfix-routing.cf; do
 	like "$list" "(^|$(printf '\n'))$(re_quote "$f")($(printf '\n')|$)" "dpkg-deb -c lists $f"
 done
 mkdir "$TMP/ctrl" && dpkg-deb -e "$deb" "$TMP/ctrl"
