@@ -145,14 +145,14 @@ ok "the private prefix holds libhiredis.so.1.1.0" test -e "$LIBDIR/libhiredis.so
 
 if make -C "$TOP" --no-print-directory -j2 WERROR=1 B=$B BINDIR=$B/ \
 	"CFLAGS=-O2 -g -I$INC" "LDFLAGS=-L$LIBDIR -Wl,-rpath,$LIBDIR" \
-	all "$B/unit/test_quota" "$B/unit/test_txn" >>"$LOG" 2>&1; then
+	all "$B/unit/test_quota" "$B/unit/test_quota_async" "$B/unit/test_txn" >>"$LOG" 2>&1; then
 	pass "engine, policyd, milter, ctl, test_quota and test_txn build with -Werror against hiredis 1.2"
 else
 	fail "engine, policyd, milter, ctl, test_quota and test_txn build with -Werror against hiredis 1.2" \
 		"$(grep -E 'error|warning' "$LOG" | head -n 20)"
 	done_testing
 fi
-for bin in policyd/relayguard-policyd milter/relayguard-milter ctl/relayguardctl unit/test_quota unit/test_txn; do
+for bin in policyd/relayguard-policyd milter/relayguard-milter ctl/relayguardctl unit/test_quota unit/test_quota_async unit/test_txn; do
 	like "$(ldd "$TOP/$B/$bin" 2>&1 | grep hiredis)" \
 		"^[[:space:]]*libhiredis\.so\.1\.1\.0 => $LIBDIR/libhiredis\.so\.1\.1\.0 " \
 		"$bin uses the private libhiredis.so.1.1.0"
@@ -165,7 +165,7 @@ ok "clang, GCC 14's errors on: the same tree builds against hiredis 1.2" \
 # --- run -----------------------------------------------------------------
 
 # The quota and transaction unit tests: one TAP line per cmocka test.
-for u in test_quota test_txn; do
+for u in test_quota test_quota_async test_txn; do
 	out=$(cd "$TOP" && timeout 300 "$B/unit/$u" 2>&1); rc=$?
 	n=0
 	declare -A seen=()
