@@ -36,6 +36,8 @@ struct txn {
 	char   *helo;
 	char   *sasl;
 	char   *sender;
+	char   *facts;			/* the buffer all six facts live in */
+	size_t	nfacts;			/* its size */
 	int	tls;
 	size_t	size;			/* bytes held, facts included (txn_size) */
 	unsigned nrcpt;			/* recipients accepted */
@@ -63,25 +65,40 @@ txn_dup(const char *s)
 	return (xstrdup(s ? s : ""));
 }
 
-/* Set a fact; the same value again (every RCPT of a message) costs no copy. */
-static void
-txn_set(struct txn *x, char **slot, const char *s)
-{
-	if (s == NULL || strcmp(*slot, s) == 0)
-		return;
-	if (*slot != txn_empty) {
-		x->size -= strlen(*slot) + 1;
-		free(*slot);
-	}
-	*slot = txn_dup(s);
-	x->size += strlen(s) + 1;
-}
+#define TXN_NFACTS	6
 
+/*
+ * Set the facts (NULL: keep).  They live in one buffer, so a message's
+ * first request costs one allocation, and a request that changes none of
+ * them (every later RCPT) costs none.
+ */
 static void
-txn_unset(char **slot)
+txn_store(struct txn *x, const char *const in[TXN_NFACTS])
 {
-	if (*slot != txn_empty)
-		free(*slot);
+	char  **slot[TXN_NFACTS] = { &x->instance, &x->queue_id, &x->client, &x->helo,
+	&x->sasl, &x->sender };
+	const char *want[TXN_NFACTS];
+	size_t	len[TXN_NFACTS], total = 0;
+	int	i, same = 1;
+	char   *buf, *p;
+
+	for (i = 0; i < TXN_NFACTS; i++) {
+		want[i] = in[i] ? in[i] : *slot[i];
+		same &= strcmp(want[i], *slot[i]) == 0;
+		total += (len[i] = strlen(want[i])) + 1;
+	}
+	if (same)
+		return;
+	p = buf = xmalloc(total);
+	for (i = 0; i < TXN_NFACTS; i++) {
+		memcpy(p, want[i], len[i] + 1);
+		*slot[i] = p;
+		p += len[i] + 1;
+	}
+	free(x->facts);
+	x->size += total - x->nfacts;
+	x->facts = buf;
+	x->nfacts = total;
 }
 
 /* txn_new - a transaction on this configuration (referenced until freed) */
@@ -104,13 +121,12 @@ txn_new(struct rg_conf *conf, enum txn_mode mode, struct txn_quota *quota)
 void
 txn_facts(struct txn *x, const struct txn_facts *f)
 {
-	txn_set(x, &x->instance, f->instance);
-	if (f->queue_id && *f->queue_id)
-		txn_set(x, &x->queue_id, f->queue_id);
-	txn_set(x, &x->client, f->client);
-	txn_set(x, &x->helo, f->helo);
-	txn_set(x, &x->sasl, f->sasl);
-	txn_set(x, &x->sender, f->sender);
+	const char *in[TXN_NFACTS] = {
+		f->instance, f->queue_id && *f->queue_id ? f->queue_id : NULL, f->client,
+		f->helo, f->sasl, f->sender
+	};
+
+	txn_store(x, in);
 	x->tls = x->tls || f->tls;
 }
 
@@ -143,8 +159,10 @@ txn_reconf(struct txn *x, struct rg_conf *conf)
 void
 txn_set_queue_id(struct txn *x, const char *qid)
 {
+	const char *in[TXN_NFACTS] = { NULL, qid, NULL, NULL, NULL, NULL };
+
 	if (qid && *qid)
-		txn_set(x, &x->queue_id, qid);
+		txn_store(x, in);
 }
 
 /* The facts of one RCPT (or of end of message) for relay_decide(). */
@@ -462,12 +480,7 @@ txn_free(struct txn *x)
 		return;
 	}
 	conf_unref(x->conf);
-	txn_unset(&x->instance);
-	txn_unset(&x->queue_id);
-	txn_unset(&x->client);
-	txn_unset(&x->helo);
-	txn_unset(&x->sasl);
-	txn_unset(&x->sender);
+	free(x->facts);
 	free(x->customer);
 	free(x->rewrite);
 	free(x->rewrite_from);
