@@ -52,18 +52,12 @@ struct txn {
 	enum txn_qop op;
 	struct rg_txn rt;
 	struct rg_verdict v;
-	char   *rcpt;
+	const char *rcpt;		/* the RCPT being decided (the caller's, valid until done) */
 	txn_done_fn done;
 	void   *arg;
 };
 
 static char txn_empty[] = "";		/* every fact until set: no allocation */
-
-static char *
-txn_dup(const char *s)
-{
-	return (xstrdup(s ? s : ""));
-}
 
 #define TXN_NFACTS	6
 
@@ -251,7 +245,6 @@ txn_answer(struct txn *x)
 	x->done = NULL;
 	if (x->rcpt && !x->dead)	/* a RCPT's verdict is final here */
 		metrics_decision(x->v.cls);
-	free(x->rcpt);
 	x->rcpt = NULL;
 	if (x->dead) {
 		x->dead = 0;
@@ -296,9 +289,8 @@ txn_rcpt(struct txn *x, const char *rcpt, txn_done_fn done, void *arg)
 	x->done = done;
 	x->arg = arg;
 	x->busy = 1;
-	x->rcpt = txn_dup(rcpt);
+	x->rcpt = rcpt ? rcpt : "";
 	txn_fill(x, x->rcpt, 0);
-	memset(v, 0, sizeof(*v));
 	relay_decide(x->conf, &x->rt, v);
 	if (x->mode == TXN_REWRITE) {
 		if (v->cls == RG_TOO_MANY_RECIPIENTS || v->cls == RG_STARTTLS_REQUIRED) {
@@ -484,7 +476,6 @@ txn_free(struct txn *x)
 	free(x->customer);
 	free(x->rewrite);
 	free(x->rewrite_from);
-	free(x->rcpt);
 	free(x);
 }
 

@@ -4,7 +4,8 @@
  * SYNOPSIS
  *	struct txn *x = txn_new(conf, TXN_DECIDE, quota);	-- at MAIL
  *	txn_facts(x, &(struct txn_facts) { .client = ..., .sender = ... });
- *	txn_rcpt(x, "bob@example.net", done, arg);	-- done(arg, x, &verdict)
+ *	txn_rcpt(x, "bob@example.net", done, arg);	-- done(arg, x, &verdict);
+ *							   the string lives until then
  *	txn_eom(x, rcpt_count, done, arg);		-- commit; may refuse
  *	txn_abort(x);					-- give reservations back
  *	txn_free(x);
