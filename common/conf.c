@@ -98,6 +98,10 @@ conf_unref(struct rg_conf *c)
 	free(c->redis.sentinel_master);
 	free(c->redis.sentinel_user);
 	free(c->redis.sentinel_pass);
+	for (i = 0; i < c->redis.ncluster; i++)
+		free(c->redis.cluster_host ? c->redis.cluster_host[i] : NULL);
+	free(c->redis.cluster_host);
+	free(c->redis.cluster_port);
 	free(c->user);
 	free(c->syslog_facility);
 	free(c->milter_socket);

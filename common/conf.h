@@ -149,6 +149,10 @@ struct rg_conf {
 		char   *sentinel_master;
 		char   *sentinel_user;	/* from sentinel_password_file, like auth_* */
 		char   *sentinel_pass;
+		/* Cluster (ncluster > 0): seed nodes; the slot map is asked of them */
+		size_t	ncluster;
+		char  **cluster_host;	/* numeric addresses, resolved by the load */
+		int    *cluster_port;
 	}	redis;
 	int	quotas;
 	enum rg_backend_error on_backend_error;

@@ -534,8 +534,8 @@ conf_password(struct conf_parse *p, const char *opt, const char *file, int line,
  * IPv6 when the name has no IPv4 address.
  */
 static void
-conf_resolve(struct conf_parse *p, const char *server, int line, char **hostp, int *portp,
-	     char **pathp)
+conf_resolve(struct conf_parse *p, const char *what, const char *server, int line,
+	     char **hostp, int *portp, char **pathp)
 {
 	struct addrinfo hints, *res = NULL;
 	const char *colon = strrchr(server, ':'), *h = server;
@@ -558,8 +558,7 @@ conf_resolve(struct conf_parse *p, const char *server, int line, char **hostp, i
 		*pathp = xstrdup("");
 	*portp = atoi(colon + 1);
 	if (hl >= sizeof(host)) {
-		conf_fail(p, line, "%s \"%s\": host name too long", pathp ? "server" : "sentinel",
-			  server);
+		conf_fail(p, line, "%s \"%s\": host name too long", what, server);
 		return;
 	}
 	memcpy(host, h, hl);
@@ -580,8 +579,7 @@ conf_resolve(struct conf_parse *p, const char *server, int line, char **hostp, i
 	if (res)
 		freeaddrinfo(res);
 	if (rc != 0) {
-		conf_fail(p, line, "%s \"%s\": cannot resolve %s: %s",
-			  pathp ? "server" : "sentinel", server, host,
+		conf_fail(p, line, "%s \"%s\": cannot resolve %s: %s", what, server, host,
 			  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return;
 	}
@@ -619,11 +617,36 @@ conf_sentinels(struct conf_parse *p, struct rg_conf *c, cfg_t *r)
 	c->redis.sentinel_host = xcalloc(n, sizeof(char *));
 	c->redis.sentinel_port = xcalloc(n, sizeof(int));
 	for (i = 0; i < n && !p->failed; i++)
-		conf_resolve(p, cfg_getnstr(r, "sentinels", i), line, &c->redis.sentinel_host[i],
+		conf_resolve(p, "sentinel", cfg_getnstr(r, "sentinels", i), line, &c->redis.sentinel_host[i],
 			     &c->redis.sentinel_port[i], NULL);
 	if (*pwf)
 		conf_password(p, "sentinel_password_file", pwf, (int) cfg_getint(r, "__spw_line"),
 			      &c->redis.sentinel_user, &c->redis.sentinel_pass);
+}
+
+/*
+ * conf_cluster - redis.cluster, the seed nodes, resolved.  Not with
+ * server or sentinels; a cluster has database 0 only.
+ */
+static void
+conf_cluster(struct conf_parse *p, struct rg_conf *c, cfg_t *r)
+{
+	size_t	i, n = cfg_size(r, "cluster");
+	int	line = (int) cfg_getint(r, "__cluster_line");
+
+	if (n == 0)
+		return;
+	if (cfg_getint(r, "__server_line") > 0 || cfg_size(r, "sentinels") > 0)
+		conf_fail(p, line, "cluster: not with %s (the cluster's nodes serve the keys)",
+			  cfg_size(r, "sentinels") > 0 ? "sentinels" : "server");
+	if (cfg_getint(r, "database") != 0)
+		conf_fail(p, line, "cluster: database must be 0 (a cluster has no other)");
+	c->redis.ncluster = n;
+	c->redis.cluster_host = xcalloc(n, sizeof(char *));
+	c->redis.cluster_port = xcalloc(n, sizeof(int));
+	for (i = 0; i < n && !p->failed; i++)
+		conf_resolve(p, "cluster seed", cfg_getnstr(r, "cluster", i), line,
+			     &c->redis.cluster_host[i], &c->redis.cluster_port[i], NULL);
 }
 
 static void
@@ -639,13 +662,14 @@ conf_global(struct conf_parse *p, struct rg_conf *c, cfg_t *cfg)
 	c->redis.auth_user = xstrdup("");
 	c->redis.auth_pass = xstrdup("");
 	line = (int) cfg_getint(r, "__server_line");
-	conf_resolve(p, c->redis.server, line > 0 ? line : r->line, &c->redis.host,
+	conf_resolve(p, "server", c->redis.server, line > 0 ? line : r->line, &c->redis.host,
 		     &c->redis.port, &c->redis.path);
 	if (*c->redis.password_file)
 		conf_password(p, "password_file", c->redis.password_file,
 			      (int) cfg_getint(r, "__pw_line"), &c->redis.auth_user,
 			      &c->redis.auth_pass);
 	conf_sentinels(p, c, r);
+	conf_cluster(p, c, r);
 	c->redis.database = cfg_getint(r, "database");
 	c->redis.timeout_ms = cfg_getint(r, "timeout_ms");
 	c->redis.prefix = xstrdup(cfg_getstr(r, "prefix"));

@@ -40,6 +40,8 @@ static cfg_opt_t redis_opts[] = {
 	CFG_INT("__sentinels_line", 0, CFGF_NONE),
 	CFG_INT("__spw_line", 0, CFGF_NONE),
 	CFG_INT("__master_line", 0, CFGF_NONE),
+	CFG_STR_LIST("cluster", NULL, CFGF_NONE),
+	CFG_INT("__cluster_line", 0, CFGF_NONE),
 	CFG_END()
 };
 
@@ -380,21 +382,35 @@ conf_v_metrics(cfg_t *cfg, cfg_opt_t *opt)
 	return (-1);
 }
 
+/* sentinels and cluster: host:port entries, at most SENTINELS_MAX (= seeds) */
 static int
-conf_v_sentinel(cfg_t *cfg, cfg_opt_t *opt)
+conf_v_nodes(cfg_t *cfg, cfg_opt_t *opt, const char *what, const char *list,
+	     const char *lineopt)
 {
 	const char *v = conf_lastval(opt);
 
-	cfg_setint(cfg, "__sentinels_line", cfg->line);
+	cfg_setint(cfg, lineopt, cfg->line);
 	if (!conf_hostport_ok(v)) {
-		cfg_error(cfg, "sentinel \"%s\": expected host:port or [v6addr]:port", v);
+		cfg_error(cfg, "%s \"%s\": expected host:port or [v6addr]:port", what, v);
 		return (-1);
 	}
 	if (cfg_opt_size(opt) > SENTINELS_MAX) {
-		cfg_error(cfg, "sentinels: more than %d", SENTINELS_MAX);
+		cfg_error(cfg, "%s: more than %d", list, SENTINELS_MAX);
 		return (-1);
 	}
 	return (0);
+}
+
+static int
+conf_v_sentinel(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return (conf_v_nodes(cfg, opt, "sentinel", "sentinels", "__sentinels_line"));
+}
+
+static int
+conf_v_cluster(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return (conf_v_nodes(cfg, opt, "cluster seed", "cluster", "__cluster_line"));
 }
 
 static int
@@ -522,6 +538,7 @@ static const struct {
 	{ "redis|server", conf_v_server },
 	{ "redis|password_file", conf_v_password_file },
 	{ "redis|sentinels", conf_v_sentinel },
+	{ "redis|cluster", conf_v_cluster },
 	{ "redis|sentinel_master", conf_v_sentinel_master },
 	{ "redis|sentinel_password_file", conf_v_sentinel_password_file },
 	{ "redis|database", conf_v_database },

@@ -53,45 +53,8 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "quota_priv.h"
+#include "quota_async.h"
 #include "xmem.h"
-
-#define QUOTA_MAX_CALLS		10000
-#define QUOTA_BACKOFF_MIN_MS	50
-#define QUOTA_BACKOFF_MAX_MS	1000
-#define QUOTA_SENTINEL_NEXT_MS	100	/* wait before the next sentinel */
-
-struct quota_call {
-	struct quota *q;
-	LIST_ENTRY(quota_call) link;	/* in q->calls */
-	struct event *ev;		/* timer, then delivery */
-	quota_done_fn done;
-	void   *arg;
-	enum quota_result result;
-	int	answered;		/* result is set */
-	int	held;			/* hiredis holds a callback for it */
-	int	retried;		/* NOSCRIPT: resent as EVAL */
-	double	t0;			/* metrics_now() at the start */
-	struct quota_req rq;
-};
-
-struct quota {
-	struct event_base *base;
-	struct rlink_cfg cfg;
-	redisAsyncContext *ac;		/* NULL = no connection */
-	struct event *retry;		/* reconnect timer */
-	long	backoff_ms;
-	int	freeing;
-	int	unflushed;		/* commands queued since quota_flush() */
-	struct rlink_log log;
-	LIST_HEAD(, quota_call) calls;	/* every live call */
-	size_t	ncalls;
-	redisAsyncContext *sac;		/* sentinel: asked, then subscribed */
-	struct event *sretry;		/* open the sentinel connection again */
-	struct event *kick;		/* drop the master's connection (-READONLY) */
-	int	si;			/* the sentinel to use */
-	int	sfails;			/* sentinels failed in a row */
-};
 
 static void quota_connect(struct quota *);
 static void quota_connect_master(struct quota *);
@@ -107,6 +70,8 @@ static void
 quota_down(struct quota *q, const char *why)
 {
 	rlink_log_down(&q->log, &q->cfg, why);
+	if (q->parent)
+		quota_cluster_stale(q->parent);	/* the node may be gone: a new map */
 }
 
 static void
@@ -210,8 +175,8 @@ quota_call_fire(evutil_socket_t fd, short what, void *ctx)
 	done(arg, r);
 }
 
-/* hiredis' callback for a script call. */
-static void
+/* quota_reply - hiredis' callback for a script call */
+void
 quota_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct quota_call *c = privdata;
@@ -228,6 +193,8 @@ quota_reply(redisAsyncContext *ac, void *reply, void *privdata)
 		quota_call_free(c);
 		return;
 	}
+	if (q->parent && !c->redirected && quota_cluster_redirect(q->parent, c, rp))
+		return;				/* resent to the node MOVED/ASK named */
 	if (quota_req_noscript(rp) && !c->retried && ac == q->ac
 	    && !(ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING))) {
 		c->retried = 1;
@@ -299,7 +266,10 @@ quota_on_disconnect(const redisAsyncContext *ac, int status)
 static void
 quota_connect(struct quota *q)
 {
-	if (q->cfg.nsentinels > 0)
+	if (q->cfg.nseeds > 0) {
+		if (q->cl == NULL)
+			quota_cluster_init(q);
+	} else if (q->cfg.nsentinels > 0)
 		quota_sentinel_open(q);
 	else
 		quota_connect_master(q);
@@ -535,6 +505,8 @@ quota_flush(struct quota *q)
 {
 	redisAsyncContext *ac;
 
+	if (q != NULL && q->cl != NULL)
+		quota_cluster_flush(q);
 	if (q == NULL || !q->unflushed || (ac = q->ac) == NULL)
 		return;
 	q->unflushed = 0;
@@ -545,9 +517,9 @@ quota_flush(struct quota *q)
 	redisAsyncHandleWrite(ac);
 }
 
-/* quota_create - start connecting to conf's Redis; never fails */
+/* quota_open - a quota object for the Redis of cfg (a cluster's node when parent is set) */
 struct quota *
-quota_create(struct event_base *base, const struct rg_conf *conf)
+quota_open(struct event_base *base, const struct rlink_cfg *cfg, struct quota *parent)
 {
 	struct quota *q = xcalloc(1, sizeof(*q));
 
@@ -558,9 +530,22 @@ quota_create(struct event_base *base, const struct rg_conf *conf)
 	q->kick = evtimer_new(base, quota_kick_fire, q);
 	if (q->retry == NULL || q->sretry == NULL || q->kick == NULL)
 		msg_fatal("quota: cannot create a timer");
-	quota_load(q, conf);
+	q->cfg = *cfg;
+	q->parent = parent;
 	quota_connect(q);
 	return (q);
+}
+
+/* quota_create - start connecting to conf's Redis; never fails */
+struct quota *
+quota_create(struct event_base *base, const struct rg_conf *conf)
+{
+	struct rlink_cfg cfg;
+	char	err[400];
+
+	if (rlink_cfg_load(&cfg, conf, err, sizeof(err)) < 0)
+		msg_warn("quota: %s", err);
+	return (quota_open(base, &cfg, NULL));
 }
 
 /* quota_reconfigure - take conf's Redis settings; reconnect if they changed */
@@ -575,6 +560,12 @@ quota_reconfigure(struct quota *q, const struct rg_conf *conf)
 		return;
 	q->si = 0;
 	quota_sentinel_close(q);	/* another set, or none now */
+	quota_cluster_free(q);		/* another cluster, or none now */
+	if (q->cfg.nseeds > 0) {
+		msg_info("quota: redis settings changed: cluster");
+		quota_cluster_init(q);
+		return;
+	}
 	msg_info("quota: redis settings changed: reconnecting to %s", q->cfg.server);
 	event_del(q->retry);
 	q->backoff_ms = 0;
@@ -584,10 +575,34 @@ quota_reconfigure(struct quota *q, const struct rg_conf *conf)
 		quota_schedule(q);
 }
 
+/* quota_call_move - the call is another connection's (a cluster node's) now */
+void
+quota_call_move(struct quota_call *c, struct quota *to)
+{
+	LIST_REMOVE(c, link);
+	c->q->ncalls--;
+	LIST_INSERT_HEAD(&to->calls, c, link);
+	to->ncalls++;
+	c->q = to;
+}
+
+/* quota_call_send - queue the call's request on q's connection: 0, or -1 */
+int
+quota_call_send(struct quota *q, struct quota_call *c)
+{
+	if (q->ac == NULL || redisAsyncCommandArgv(q->ac, quota_reply, c, c->rq.argc,
+						   c->rq.argv, c->rq.len) != REDIS_OK)
+		return (-1);
+	c->held = 1;
+	q->unflushed = 1;
+	return (0);
+}
+
 /* Start one call: the request is built, or the call fails at once. */
 static void
 quota_call_start(struct quota *q, struct quota_call *c, int ok, const char *why)
 {
+	struct quota *to = q;
 	struct timeval tv;
 
 	if (!ok) {
@@ -595,13 +610,13 @@ quota_call_start(struct quota *q, struct quota_call *c, int ok, const char *why)
 		quota_call_answer(c, QUOTA_BACKEND_ERROR);
 		return;
 	}
-	if (q->ac == NULL || redisAsyncCommandArgv(q->ac, quota_reply, c, c->rq.argc,
-						   c->rq.argv, c->rq.len) != REDIS_OK) {
+	if (q->cl != NULL && (to = quota_cluster_route(q, &c->rq)) != NULL)
+		quota_call_move(c, to);	/* the node of the customer's slot */
+	if (to == NULL || quota_call_send(to, c) < 0) {
 		quota_call_answer(c, QUOTA_BACKEND_ERROR);
 		return;
 	}
-	c->held = 1;
-	q->unflushed = 1;
+	q = to;
 	tv.tv_sec = q->cfg.timeout_ms / 1000;
 	tv.tv_usec = (q->cfg.timeout_ms % 1000) * 1000;
 	evtimer_add(c->ev, &tv);
@@ -698,6 +713,7 @@ quota_free(struct quota *q)
 		redisAsyncFree(ac);	/* frees the calls that timed out */
 	}
 	quota_sentinel_close(q);
+	quota_cluster_free(q);		/* answers the calls the nodes hold */
 	while ((c = LIST_FIRST(&q->calls)) != NULL) {
 		done = c->done;
 		arg = c->arg;

@@ -9,7 +9,8 @@
  *	One blocking Redis link (rlink.c: connection on first use, AUTH and
  *	SELECT pipelined with the first command, timeouts, one retry on a
  *	connection Redis closed while idle, settings followed across
- *	reloads by configuration generation).  Each call is one script
+ *	reloads by configuration generation; with a cluster, one such link
+ *	per node, chosen by the customer's slot: rcluster.c).  Each call is one script
  *	request, EVALSHA and, when Redis lacks the script, EVAL once.
  *
  * DIAGNOSTICS
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "quota_priv.h"
+#include "rcluster.h"
 #include "xmem.h"
 
 struct quota_sync {
@@ -44,11 +46,14 @@ quota_sync_run(struct quota_sync *qs, struct quota_req *rq)
 	char	err[400];
 	double	t0 = metrics_now();
 
-	r = rlink_sync_cmd(&qs->link, rq->argc, rq->argv, rq->len, err, sizeof(err));
+	/* argv[3] is the first key: its {customer} tag picks a cluster node */
+	r = rcluster_sync_cmd(&qs->link, rq->argv[3], rq->len[3], rq->argc, rq->argv, rq->len,
+			      err, sizeof(err));
 	if (r != NULL && quota_req_noscript(r)) {
 		freeReplyObject(r);
 		quota_req_eval(rq);
-		r = rlink_sync_cmd(&qs->link, rq->argc, rq->argv, rq->len, err, sizeof(err));
+		r = rcluster_sync_cmd(&qs->link, rq->argv[3], rq->len[3], rq->argc, rq->argv,
+				      rq->len, err, sizeof(err));
 	}
 	if (r == NULL) {
 		metrics_redis_done(t0, (metrics_now() - t0) * 1000 >= qs->link.cfg.timeout_ms

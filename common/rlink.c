@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "rcluster.h"
 #include "rlink.h"
 
 /* The sentinels of conf; the master is not known yet. */
@@ -59,6 +60,7 @@ rlink_cfg_load(struct rlink_cfg *cfg, const struct rg_conf *conf, char *err, siz
 	const char *path = conf->redis.path ? conf->redis.path : "";
 	const char *user = conf->redis.auth_user ? conf->redis.auth_user : "";
 	const char *pass = conf->redis.auth_pass ? conf->redis.auth_pass : "";
+	size_t	i;
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->server, sizeof(cfg->server), "%s", conf->redis.server ? conf->redis.server : "");
@@ -74,6 +76,14 @@ rlink_cfg_load(struct rlink_cfg *cfg, const struct rg_conf *conf, char *err, siz
 	snprintf(cfg->pass, sizeof(cfg->pass), "%s", pass);
 	if (conf->redis.nsentinels > 0)
 		return (rlink_cfg_sentinels(cfg, conf, err, errlen));
+	for (i = 0; i < conf->redis.ncluster && i < RLINK_SEEDS_MAX; i++) {
+		snprintf(cfg->seed[i].host, sizeof(cfg->seed[0].host), "%s", conf->redis.cluster_host[i]);
+		cfg->seed[cfg->nseeds++].port = conf->redis.cluster_port[i];
+	}
+	if (cfg->nseeds > 0) {
+		snprintf(cfg->server, sizeof(cfg->server), "cluster");
+		return (0);
+	}
 	cfg->port = conf->redis.port;
 	snprintf(cfg->host, sizeof(cfg->host), "%s", host);
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
@@ -96,7 +106,12 @@ rlink_cfg_same(const struct rlink_cfg *a, const struct rlink_cfg *b)
 		if (strcmp(a->sentinel[i].host, b->sentinel[i].host) != 0
 		    || a->sentinel[i].port != b->sentinel[i].port)
 			return (0);
-	return ((a->nsentinels > 0 || (strcmp(a->host, b->host) == 0 && a->port == b->port
+	if (a->nseeds != b->nseeds)
+		return (0);
+	for (i = 0; i < a->nseeds; i++)
+		if (strcmp(a->seed[i].host, b->seed[i].host) != 0 || a->seed[i].port != b->seed[i].port)
+			return (0);
+	return ((a->nsentinels > 0 || a->nseeds > 0 || (strcmp(a->host, b->host) == 0 && a->port == b->port
 				       && strcmp(a->path, b->path) == 0))
 		&& strcmp(a->user, b->user) == 0 && strcmp(a->pass, b->pass) == 0
 		&& a->database == b->database);
@@ -187,8 +202,8 @@ rlink_sentinel_ask(const struct rlink_cfg *cfg, rlink_send_fn send, void *ctx)
 	return (sent + (send(ctx, 3, argv, len) == 0));
 }
 
-/* A numeric address and a port number as a sentinel sends them. */
-static int
+/* rlink_addr_parse - a numeric address and a port number, as a sentinel or a cluster node sends them */
+int
 rlink_addr_parse(const char *h, size_t hl, const char *p, size_t pl, char *host,
 		 size_t hostlen, int *port)
 {
@@ -393,6 +408,8 @@ rlink_sync_close(struct rlink_sync *l)
 	if (l->c)
 		redisFree(l->c);
 	l->c = NULL;
+	rcluster_sync_free(l->cl);
+	l->cl = NULL;
 	l->hello = 0;
 	l->used = 0;
 }

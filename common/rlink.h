@@ -15,6 +15,10 @@
  *	rlink_sentinel_switch(reply, cfg.master, host, sizeof(host), &port);
  *							-- a +switch-master message
  *	rlink_readonly(reply);				-- a replica refused a write
+ *	rlink_addr_parse(h, hl, p, pl, host, sizeof(host), &port);
+ *							-- a numeric address and port
+ *
+ *	-- Cluster (cfg.nseeds > 0): see rcluster.h; host and port are unset.
  *
  *	-- a blocking link (relayguard-milter's worker threads, relayguardctl):
  *	struct rlink_sync l = { 0 };
@@ -66,6 +70,9 @@
 #include "conf.h"
 
 #define RLINK_SENTINELS_MAX	16
+#define RLINK_SEEDS_MAX		16
+
+struct rcluster_sync;
 
 struct rlink_cfg {
 	char	server[300];		/* as configured, for log lines */
@@ -84,6 +91,11 @@ struct rlink_cfg {
 	char	master[128];		/* sentinel_master */
 	char	suser[128];		/* AUTH for the sentinels */
 	char	spass[512];
+	int	nseeds;			/* > 0: Redis Cluster (rcluster.c) */
+	struct {
+		char	host[64];	/* numeric */
+		int	port;
+	}	seed[RLINK_SEEDS_MAX];
 };
 
 int	rlink_cfg_load(struct rlink_cfg *, const struct rg_conf *, char *err, size_t errlen);
@@ -100,6 +112,8 @@ int	rlink_sentinel_addr(const redisReply *, char *host, size_t hostlen, int *por
 int	rlink_sentinel_switch(const redisReply *, const char *master, char *host,
 		size_t hostlen, int *port);
 int	rlink_readonly(const redisReply *);
+int	rlink_addr_parse(const char *h, size_t hl, const char *p, size_t pl, char *host,
+		size_t hostlen, int *port);
 
 struct rlink_log {
 	time_t	last;			/* of the last rate-limited line */
@@ -120,6 +134,7 @@ struct rlink_sync {
 	struct rlink_log log;
 	long long asked_ms;		/* sentinels asked (monotonic); 0 = ask */
 	int	si;			/* the sentinel to ask first */
+	struct rcluster_sync *cl;	/* with seeds: the nodes and slot map */
 };
 
 void	rlink_sync_settings(struct rlink_sync *, const struct rg_conf *);

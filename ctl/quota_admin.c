@@ -29,6 +29,7 @@
 #include "addr.h"
 #include "ctl.h"
 #include "quota_priv.h"
+#include "rcluster.h"
 #include "rlink.h"
 #include "xmem.h"
 
@@ -68,10 +69,15 @@ ctl_quota_strings(const redisReply *r, int nested)
 	return (1);
 }
 
-/* A command for show/reset from up to 8 strings; prints failures. */
+/*
+ * A command for show/reset from up to 8 strings; prints failures.  On a
+ * cluster it goes to the node of its key (argv[1]; SCAN's MATCH pattern,
+ * which carries the customer's {tag}): one customer's keys share a slot.
+ */
 static redisReply *
 ctl_quota_ask(struct rlink_sync *l, int type, int argc, const char **argv)
 {
+	const char *key = argc < 2 ? argv[0] : strcmp(argv[0], "SCAN") == 0 ? argv[3] : argv[1];
 	size_t	len[8];
 	redisReply *r;
 	char	err[400];
@@ -79,7 +85,8 @@ ctl_quota_ask(struct rlink_sync *l, int type, int argc, const char **argv)
 
 	for (i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
-	if ((r = rlink_sync_cmd(l, argc, argv, len, err, sizeof(err))) == NULL) {
+	if ((r = rcluster_sync_cmd(l, key, strlen(key), argc, argv, len, err,
+				   sizeof(err))) == NULL) {
 		fprintf(stderr, "quota: redis %s: %s\n", l->cfg.server, err);
 		return (NULL);
 	}
@@ -284,7 +291,8 @@ ctl_quota_reset_customer(struct rlink_sync *l, const struct rg_conf *conf,
 				argv[i + 1] = r->element[1]->element[i]->str;
 				len[i + 1] = r->element[1]->element[i]->len;
 			}
-			d = rlink_sync_cmd(l, (int) n + 1, argv, len, err, sizeof(err));
+			d = rcluster_sync_cmd(l, argv[1], len[1], (int) n + 1, argv, len, err,
+					      sizeof(err));
 			free(argv);
 			free(len);
 			if (d == NULL || d->type == REDIS_REPLY_ERROR) {

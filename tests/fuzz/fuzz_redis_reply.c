@@ -3,7 +3,8 @@
  * go through hiredis' reply reader, as on a real connection, and every
  * reply it produces through quota_req_noscript() and quota_req_result(),
  * and through the Sentinel parsers (rlink_sentinel_addr(),
- * rlink_sentinel_switch(), rlink_readonly()).  Whatever a broken or
+ * rlink_sentinel_switch(), rlink_readonly()) and the Cluster parsers
+ * (rcluster_redirect(), rcluster_map_parse()).  Whatever a broken or
  * hostile server or sentinel says, the result is one of the quota
  * results, an accepted address is a NUL-terminated numeric one with a
  * port, and nothing crashes.
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "quota_priv.h"
+#include "rcluster.h"
 #include "rlink.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,6 +42,26 @@ sentinel_check(const redisReply *reply)
 		abort();
 }
 
+/* Cluster: a redirection names a slot and a node; a map only known nodes. */
+static void
+cluster_check(const redisReply *reply)
+{
+	static struct rcluster_map m;
+	char	host[64];
+	unsigned slot = 0;
+	int	ask, port = 0, i;
+
+	memset(host, 'x', sizeof(host));
+	if (rcluster_redirect(reply, &ask, &slot, host, sizeof(host), &port) == 1
+	    && (slot >= RCLUSTER_SLOTS || memchr(host, 0, sizeof(host)) == NULL || port < 1))
+		abort();
+	rcluster_map_clear(&m);
+	(void) rcluster_map_parse(&m, reply, "127.0.0.1");
+	for (i = 0; i < RCLUSTER_SLOTS; i++)
+		if (m.slot[i] != RCLUSTER_NONE && m.slot[i] >= m.nnodes)
+			abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -59,6 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((int) q < QUOTA_OK || q > QUOTA_BACKEND_ERROR)
 				abort();
 			sentinel_check(reply);
+			cluster_check(reply);
 			freeReplyObject(reply);
 		}
 	}

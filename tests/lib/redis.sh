@@ -14,6 +14,11 @@
 #	sentinel_master_port	# the port the sentinels name as master
 #	sentinel_node_pid PORT	# the pid of the data node on PORT
 #
+#	cluster_start		# three masters, no replicas, all slots served:
+#				# exports CLUSTER_PORTS ("p1 p2 p3")
+#	cluster_cli PORT ARGS...	# redis-cli -c against one node
+#	cluster_node_of KEY	# the port of the node serving KEY's slot
+#
 # DESCRIPTION
 #	The server listens on 127.0.0.1:$REDIS_PORT and on the unix socket
 #	$TMP/redis.sock, persists nothing (--save "" --appendonly no), logs
@@ -165,4 +170,77 @@ sentinel_stop() {
 		kill_wait "$pid" 5 2>/dev/null
 	done
 	_SENT_PIDS=()
+}
+
+# --- Redis Cluster ---------------------------------------------------------
+
+_CLUSTER_PIDS=()
+
+# a port whose cluster bus port (+10000) is free too
+_cluster_port() {
+	local p
+	while :; do
+		p=$(free_port)
+		[ "$p" -lt 55000 ] && ! port_in_use $((p + 10000)) && break
+	done
+	echo "$p"
+}
+
+# cluster_start - three masters on loopback, slots split by redis-cli --cluster create
+cluster_start() {
+	local p i addrs=
+	command -v redis-server >/dev/null || skip_all "redis-server missing"
+	mkdir -p "$TMP/cluster"
+	at_exit cluster_stop
+	CLUSTER_PORTS=
+	for i in 1 2 3; do
+		p=$(_cluster_port)
+		redis-server --bind 127.0.0.1 --port "$p" --cluster-enabled yes \
+			--cluster-config-file "$TMP/cluster/nodes-$p.conf" \
+			--cluster-node-timeout 2000 --save "" --appendonly no \
+			--dir "$TMP/cluster" --logfile "$TMP/cluster/redis-$p.log" \
+			--protected-mode no </dev/null >/dev/null 2>&1 &
+		_CLUSTER_PIDS+=($!)
+		CLUSTER_PORTS+="${CLUSTER_PORTS:+ }$p"
+		addrs+=" 127.0.0.1:$p"
+	done
+	export CLUSTER_PORTS
+	for p in $CLUSTER_PORTS; do
+		wait_until 10 redis-cli -p "$p" PING || return 1
+	done
+	# shellcheck disable=SC2086
+	redis-cli --cluster create $addrs --cluster-replicas 0 --cluster-yes \
+		>"$TMP/cluster/create.log" 2>&1 || return 1
+	wait_until 20 _cluster_ok
+}
+
+_cluster_ok() {
+	local p
+	for p in $CLUSTER_PORTS; do
+		redis-cli -p "$p" CLUSTER INFO | grep -q '^cluster_state:ok' || return 1
+	done
+}
+
+# cluster_cli PORT ARGS... - redis-cli following redirections, from node PORT
+cluster_cli() { local p=$1; shift; redis-cli -c -p "$p" "$@"; }
+
+# cluster_node_of KEY - the port of the node that serves KEY's slot
+cluster_node_of() {
+	local slot
+	slot=$(redis-cli -p "${CLUSTER_PORTS%% *}" CLUSTER KEYSLOT "$1")
+	redis-cli -p "${CLUSTER_PORTS%% *}" CLUSTER NODES | awk -v s="$slot" '
+		{ split($2, a, "[:@]")
+		  for (i = 9; i <= NF; i++) {
+			if ($i ~ /^\[/) continue
+			n = split($i, r, "-"); hi = n > 1 ? r[2] : r[1]
+			if (s + 0 >= r[1] + 0 && s + 0 <= hi + 0) print a[2] } }'
+}
+
+# cluster_stop - stop every node cluster_start started
+cluster_stop() {
+	local pid
+	for pid in "${_CLUSTER_PIDS[@]}"; do
+		kill_wait "$pid" 5 2>/dev/null
+	done
+	_CLUSTER_PIDS=()
 }
