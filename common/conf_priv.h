@@ -5,6 +5,7 @@
  *	conf_schema.c	the option tables and their validators (cfg_t factory)
  *	conf_parse.c	reading and parsing, batched for large files; conf_load()
  *	conf_build.c	the immutable struct rg_conf from a parse, cross-checks
+ *	conf_redis.c	the redis { } section: names resolved, password files read
  *	conf.c		the reference-counted object and its lookups
  *	route.c		routes and user gateways (route.h)
  *
@@ -19,6 +20,7 @@
 
 #include <confuse.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "conf.h"
 #include "log.h"
@@ -49,6 +51,13 @@ extern const char *const conf_mode_names[];
 
 int	conf_enum(const char *const *names, const char *value);
 cfg_t  *conf_cfg_new(void (*errfunc)(cfg_t *, const char *, va_list));
+/* conf_redis.c: the redis { } section, files read and names resolved */
+void	conf_redis_build(struct conf_parse *, struct rg_conf *, cfg_t *redis);
+
+/* conf_build.c helpers conf_redis.c uses too */
+void	conf_relpath(const struct conf_parse *, const char *file, char *path, size_t len);
+FILE   *conf_open(const char *path, const char **why);
+
 struct conf_builder;
 struct conf_builder *conf_build_start(cfg_t *global, size_t ncustomers, struct conf_parse *);
 void	conf_build_add(struct conf_builder *, cfg_t **customers, size_t n);
