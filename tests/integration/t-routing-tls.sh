@@ -18,8 +18,9 @@
 #      message stays queued, the log says why, the hop took nothing);
 #   4. outbound_tls with a secure_route: mail whose next hop (the default
 #      relayhost) offers no STARTTLS leaves through the secure route over
-#      verified TLS, never through the plain hop; outbound_tls without a
-#      secure_route defers it.
+#      verified TLS, never through the plain hop; a secure route whose
+#      certificate fails its own TLS policy, or outbound_tls without a
+#      secure_route, defers it.
 # Run as root; KEEP_TMP=1 keeps the logs and configs.
 # SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
@@ -79,6 +80,7 @@ EOF
 	customer oldco 127.0.0.6 'outbound_route = "old"'
 	customer secco 127.0.0.7 'outbound_tls = true' 'secure_route = "sec"'	# case 4
 	customer tlsco 127.0.0.8 'outbound_tls = true'
+	customer badsecco 127.0.0.10 'outbound_tls = true' 'secure_route = "self"'
 } >"$CONF"
 ok "the test config passes relayguard-policyd -t" "$POLICYD_BIN" -t -c "$CONF"
 policyd_start "$CONF" || bail_out "relayguard-policyd did not start"
@@ -136,7 +138,8 @@ send 127.0.0.5 a@selfco.example r-self@dest.example; Q_SELF=$QID
 send 127.0.0.6 a@oldco.example r-old@dest.example; Q_OLD=$QID
 send 127.0.0.7 a@secco.example r-sec@dest.example; Q_SEC=$QID
 send 127.0.0.8 a@tlsco.example r-tls@dest.example; Q_TLS=$QID
-for q in PLAIN GOOD WRONG SELF OLD SEC TLS; do
+send 127.0.0.10 a@badsecco.example r-badsec@dest.example; Q_BADSEC=$QID
+for q in PLAIN GOOD WRONG SELF OLD SEC TLS BADSEC; do
 	v=Q_$q
 	ok "policy service accepted the ${q,,} customer's mail (queued as ${!v:-nothing})" test -n "${!v}"
 done
@@ -210,8 +213,20 @@ ok "4: still queued" queued "$Q_TLS"
 nok "4: smtp-sink got nothing" sink_has r-tls@dest.example
 is "$(tlshop_sent sec)" 1 "4: nor did the secure route's hop, beyond the one message"
 
+# The fallback relay gets its own TLS policy lookup: a secure route whose
+# certificate fails its checks defers rather than deliver.
+ok "4: a secure route to a self-signed hop: deferred" wait_status "$Q_BADSEC" deferred
+log=$(qlog "$Q_BADSEC")
+like "$log" "$Q_BADSEC: TLS is required, but was not offered by host 127\.0\.0\.1\[127\.0\.0\.1\]" \
+	"4: the plain next hop was tried first"
+like "$log" "relay=127\.0\.0\.1\[127\.0\.0\.1\]:$(tlshop_port self), .*status=deferred \(Server certificate not verified\)" \
+	"4: then the secure route, whose certificate was not verified"
+ok "4: still queued" queued "$Q_BADSEC"
+nok "4: smtp-sink got nothing" sink_has r-badsec@dest.example
+is "$(tlshop_sent self)" 0 "4: nor did the secure route's hop"
+
 # The hops' own listeners do not ask the policy service (tlshops.sh's -o
-# overrides): the 8 decisions are those of the relay's listener alone.
-is "$(grep -c ' action=' "$POLICYD_LOG")" 8 "the hops' listeners asked the policy service nothing"
+# overrides): the 9 decisions are those of the relay's listener alone.
+is "$(grep -c ' action=' "$POLICYD_LOG")" 9 "the hops' listeners asked the policy service nothing"
 
 done_testing
