@@ -104,25 +104,11 @@ wait_hop() {
 }
 
 # ------------------------------------------------------------ TLS NEXT HOPS
-# Cases 2 and 4 go here, next to the plain ones, once tests/lib/tlshops.sh
-# (TLS listeners of the private Postfix with a test CA: right name, wrong
-# name, self-signed, expired) is in the tree.  tls_routes prints the
-# route and customer blocks they need into the config (called by
-# write_conf), tls_setup starts the listeners before Postfix starts,
-# tls_cases sends and asserts after case 5 (all three replace the stubs
-# below).  Until then the "sec" route of customer umbrella points at
-# SEC_PORT, where nothing listens: it is there so that postfix-config
-# prints a relayguard-tls-ROUTE transport and Postfix is proven to accept
-# it; tls_setup may point SEC_PORT at a TLS listener instead.
+# Cases 2 and 4 (TLS next hops) are t-routing-tls.sh's.  Here the "sec"
+# route of customer umbrella points at SEC_PORT, where nothing listens:
+# it is there so that postfix-config prints a relayguard-tls-ROUTE
+# transport and Postfix is proven to accept it.
 SEC_PORT=$(free_port)
-tls_routes() { :; }
-tls_setup() { :; }
-tls_cases() {
-	skip "2. a CA+hostname route delivers verified; defers on wrong name, self-signed" \
-		"needs TLS next hops (tests/lib/tlshops.sh)"
-	skip "4. outbound_tls + secure_route: a hop without TLS -> the secure route" \
-		"needs TLS next hops (tests/lib/tlshops.sh)"
-}
 
 # ------------------------------------------------------------ config
 # Address plan (swaks --local-interface):
@@ -192,7 +178,6 @@ customer "umbrella" {
     relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "127.0.0.7" } }
 }
 EOF
-	tls_routes >>"$CONF.new"
 	mv "$CONF.new" "$CONF"
 }
 
@@ -222,7 +207,6 @@ for h in gw gw2 partner strict; do
 done
 pf_init
 install -d -m 755 "$PF_QUEUE/relayguard"
-tls_setup || bail_out "TLS next hops did not start"
 write_conf true gw
 ok "the test config passes relayguard-policyd -t" "$POLICYD_BIN" -t -c "$CONF"
 policyd_start "$CONF" || bail_out "relayguard-policyd did not start"
@@ -318,9 +302,6 @@ is "$(hop_sender gw r5c@dest.example)" "postmaster@acme.example" \
 	"5. any: the milter is in the path and rewrites a foreign sender (routed by acme's gw)"
 unlike "$(cat "$MILTER_LOG")" "sender rewritten: from=<bob\.name@partner\.example>" \
 	"5. the milter logs no rewrite of the gateway address"
-
-# ------------------------------------------------------ TLS cases 2 and 4
-tls_cases
 
 # ------------------------- 6. allow_user_gateways = false: a foreign sender
 write_conf false gw
