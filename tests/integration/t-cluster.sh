@@ -176,7 +176,7 @@ is "$(ok_count "$out")" 20 "migration: still exactly the limit (20) accepted"
 is "$(cluster_node_of "{$CA}")" "$N3" "the slot is served by the third node now"
 is "$(redis-cli -p "$N3" --scan --pattern "rgc:{$CA}:cust:*" | grep -c .)" 2 "the counters moved with it"
 # the last answer that is neither OK nor the limit's: within 2 s of the move
-last_err=$(awk '$2 != "OK" && $2 != "450" { t = $1 } END { print t + 0 }' <<<"$out")
+last_err=$(awk '$2 != "OK" && $2 != "450" { t = $1 } END { print (t == "" ? 0 : t) }' <<<"$out")
 resumed() { python3 -c 'import sys; sys.exit(float(sys.argv[1]) >= float(sys.argv[2]) + 2)' "$@"; }
 ok "decisions resume within 2 s of the move (last error at $last_err, move done at $mend)" \
 	resumed "$last_err" "$mend"
