@@ -184,11 +184,12 @@ txn_log(struct txn *x, const struct rg_verdict *v, const char *note)
 {
 	char	line[2048];
 
+	if (v->code == 0 && note == NULL) {
+		relay_log(&x->rt, v);
+		return;
+	}
 	relay_format_log(&x->rt, v, line, sizeof(line));
-	if (v->code == 0 && note == NULL)
-		msg_info("%s", line);
-	else
-		msg_info("%s reply=\"%s\"%s", line, v->reply, note ? note : "");
+	msg_info("%s reply=\"%s\"%s", line, v->reply, note ? note : "");
 }
 
 /* An accepted RCPT: count it, note its customer and a rewrite it asks for. */
