@@ -40,7 +40,7 @@ conf_sec_line(cfg_t *sec)
 {
 	long	l = cfg_getint(sec, "__line");
 
-	return (l > 0 ? (int) l : sec->line);
+	return (l > 0 ? (int) l : conf_cfg_line(sec));
 }
 
 static void
@@ -234,7 +234,7 @@ conf_setting(struct conf_parse *p, struct rg_setting *s, cfg_t *rs)
 		r->line = conf_sec_line(ip);
 		r->enabled = cfg_getbool(ip, "enabled");
 		if (text == NULL) {
-			conf_fail(p, ip->line, "ip \"%s\": range is required", r->name);
+			conf_fail(p, conf_cfg_line(ip), "ip \"%s\": range is required", r->name);
 			r->text = xstrdup("");
 			continue;
 		}
@@ -271,7 +271,7 @@ conf_customer_domains(struct conf_parse *p, struct rg_conf *c, struct rg_custome
 	cu->line = conf_sec_line(cs);
 	cu->ndomains = cfg_size(cs, "domains");
 	if (cu->ndomains == 0) {
-		conf_fail(p, cs->line, "customer \"%s\": domains is required", cu->name);
+		conf_fail(p, conf_cfg_line(cs), "customer \"%s\": domains is required", cu->name);
 		return;
 	}
 	cu->domains = xcalloc(cu->ndomains, sizeof(*cu->domains));
@@ -328,7 +328,7 @@ conf_customer_build(struct conf_parse *p, struct rg_conf *c, struct rg_customer 
 	if (cu->ndomains == 0)
 		return (-1);
 	if (cfg_size(cs, "licenses") == 0 || cfg_getint(cs, "licenses") < 1) {
-		conf_fail(p, cs->line, "customer \"%s\": licenses is required", cu->name);
+		conf_fail(p, conf_cfg_line(cs), "customer \"%s\": licenses is required", cu->name);
 		return (STAGE_LICENSES);
 	}
 	cu->licenses = cfg_getint(cs, "licenses");
@@ -561,7 +561,7 @@ conf_build_add(struct conf_builder *b, cfg_t **cs, size_t n)
 	for (i = 0; i < n && !p->failed; i++) {
 		struct rg_customer *cu;
 		char	err[512];
-		struct conf_parse p2 = { err, sizeof(err), 0, p->file, 0 };
+		struct conf_parse p2 = { .err = err, .errlen = sizeof(err), .file = p->file };
 		int	stage;
 
 		if (c->ncustomers == b->cap) {
@@ -589,7 +589,7 @@ conf_build_end(struct conf_builder *b)
 
 	for (i = 0; i < c->ncustomers && !p->failed && (b->stage2 < 0 || i <= b->first2); i++) {
 		char	err[512];
-		struct conf_parse p2 = { err, sizeof(err), 0, p->file, 0 };
+		struct conf_parse p2 = { .err = err, .errlen = sizeof(err), .file = p->file };
 
 		conf_builder_keep(b, i, conf_customer_users(&p2, c, &c->customers[i], &b->pend[i]),
 				  err);

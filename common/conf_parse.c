@@ -50,8 +50,19 @@ conf_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (strstr(msg, "'__end'") != NULL)
 		snprintf(msg, sizeof(msg), "unexpected end of file: a section or list is not closed");
-	snprintf(p->err, p->errlen, "%s:%d: %s", p->file, cfg ? cfg->line : 0, msg);
+	snprintf(p->err, p->errlen, "%s:%d: %s", p->file, cfg ? conf_cfg_line(cfg) : 0, msg);
 	p->failed = 1;
+}
+
+/*
+ * conf_cfg_line - the file's line of where libconfuse is in cfg (during
+ * a parse) or where section cfg began (after it): libconfuse counts from
+ * the piece's first line, the piece starts after p->lineoff of the file.
+ */
+int
+conf_cfg_line(const cfg_t *cfg)
+{
+	return (cfg->line + (conf_current ? conf_current->lineoff : 0));
 }
 
 /* conf_fail - record the first problem of the parse as "file:line: reason" */
@@ -147,19 +158,21 @@ conf_uncomment(char *t, size_t len)
 
 /*
  * conf_parse_text - one libconfuse parse of text, which starts at line
- * pad + 1 of the file: pad newlines go first so that every line number
- * libconfuse reports is the file's.  NULL with the error set.
+ * pad + 1 of the file: every line number read from the tree while this
+ * piece is current goes through conf_cfg_line(), which adds pad, so it is
+ * the file's.  (Padding the text with newlines instead made each batch's
+ * parse lex every line before it: quadratic in the file.)  NULL with the
+ * error set.
  */
 static cfg_t *
 conf_parse_text(struct conf_parse *p, const char *text, size_t len, size_t pad)
 {
-	char   *buf = xmalloc(pad + len + sizeof(CONF_SENTINEL) + 2), *q;
+	char   *buf = xmalloc(len + sizeof(CONF_SENTINEL) + 2), *q = buf;
 	cfg_t  *cfg;
 	size_t	i;
 	int	rc, lines = (int) pad;
 
-	memset(buf, '\n', pad);
-	q = buf + pad;
+	p->lineoff = (int) pad;
 	memcpy(q, text, len);
 	conf_uncomment(q, len);
 	for (i = 0; i < len; i++)
@@ -300,9 +313,9 @@ conf_set_batch(size_t n)
 static struct rg_conf *
 conf_parse_any(const char *path, const char *text, char *err, size_t errlen)
 {
-	struct conf_parse p = { err, errlen, 0, path, 0 };
+	struct conf_parse p = { .err = err, .errlen = errlen, .file = path };
 	char	berr[512];
-	struct conf_parse bp = { berr, sizeof(berr), 0, path, 0 };
+	struct conf_parse bp = { .err = berr, .errlen = sizeof(berr), .file = path };
 	struct rg_conf *c = NULL;
 	struct conf_builder *b = NULL;
 	struct conf_block *blk = NULL;

@@ -40,9 +40,11 @@ struct conf_parse {
 	int	failed;
 	const char *file;
 	int	lines;			/* lines in the file */
+	int	lineoff;		/* the piece being parsed starts after this line */
 };
 
 void	conf_fail(struct conf_parse *, int line, const char *fmt, ...) RG_PRINTF(3, 4);
+int	conf_cfg_line(const cfg_t *);
 
 extern const char *const conf_senders_names[];
 extern const char *const conf_billing_names[];

@@ -214,7 +214,7 @@ conf_stamp(cfg_t *cfg, const char *name)
 		if (strcmp(opt->name, name) == 0)
 			break;
 	if (opt->name != NULL && cfg_opt_getnint(opt, 0) == 0)
-		cfg_setint(cfg, name, cfg->line);
+		cfg_setint(cfg, name, conf_cfg_line(cfg));
 }
 
 /* Validators: run as each value is parsed, so cfg->line is its line. */
@@ -355,7 +355,7 @@ conf_v_server(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *v = conf_lastval(opt);
 
-	cfg_setint(cfg, "__server_line", cfg->line);
+	cfg_setint(cfg, "__server_line", conf_cfg_line(cfg));
 	if (strncmp(v, "unix:", 5) == 0 && v[5] == '/') {
 		if (strlen(v + 5) <= UNIX_PATH_MAX)
 			return (0);
@@ -389,7 +389,7 @@ conf_v_nodes(cfg_t *cfg, cfg_opt_t *opt, const char *what, const char *list,
 {
 	const char *v = conf_lastval(opt);
 
-	cfg_setint(cfg, lineopt, cfg->line);
+	cfg_setint(cfg, lineopt, conf_cfg_line(cfg));
 	if (!conf_hostport_ok(v)) {
 		cfg_error(cfg, "%s \"%s\": expected host:port or [v6addr]:port", what, v);
 		return (-1);
@@ -418,7 +418,7 @@ conf_v_sentinel_master(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *v = conf_lastval(opt);
 
-	cfg_setint(cfg, "__master_line", cfg->line);
+	cfg_setint(cfg, "__master_line", conf_cfg_line(cfg));
 	if (*v == 0 || strlen(v) > 100 || strpbrk(v, " \t\r\n") != NULL) {
 		cfg_error(cfg, "sentinel_master \"%s\": expected a name of 1 to 100 characters "
 			  "without blanks", v);
@@ -431,7 +431,7 @@ static int
 conf_v_sentinel_password_file(cfg_t *cfg, cfg_opt_t *opt)
 {
 	(void) opt;
-	cfg_setint(cfg, "__spw_line", cfg->line);
+	cfg_setint(cfg, "__spw_line", conf_cfg_line(cfg));
 	return (0);
 }
 
@@ -439,7 +439,7 @@ static int
 conf_v_password_file(cfg_t *cfg, cfg_opt_t *opt)
 {
 	(void) opt;
-	cfg_setint(cfg, "__pw_line", cfg->line);	/* the last one counts */
+	cfg_setint(cfg, "__pw_line", conf_cfg_line(cfg));	/* the last one counts */
 	return (0);
 }
 

@@ -39,7 +39,7 @@ route_line(cfg_t *sec, const char *stamp)
 {
 	long	l = cfg_getint(sec, stamp);
 
-	return (l > 0 ? (int) l : sec->line);
+	return (l > 0 ? (int) l : conf_cfg_line(sec));
 }
 
 /*

@@ -612,6 +612,44 @@ test_users_inline(void **state)
 	conf_unref(c);
 }
 
+/*
+ * A file of many customers is parsed in batches; every line number in an
+ * error is still the file's, whichever batch it falls in and whoever
+ * finds it (libconfuse, a validator, the build).
+ */
+static void
+batch_refused(const char *bad, const char *want)
+{
+	char	buf[4096];
+	size_t	n = 0;
+	int	i;
+
+	for (i = 0; i < 7; i++)				/* lines 4i+1 .. 4i+4 */
+		n += (size_t) snprintf(buf + n, sizeof(buf) - n,
+				       "customer \"c%d\" {\n    domains = { \"c%d.example\" }\n"
+				       "    licenses = 1\n}\n", i, i);
+	snprintf(buf + n, sizeof(buf) - n, "%s", bad);	/* from line 29 */
+	refuse(buf, want);
+}
+
+static void
+test_batch_lines(void **state)
+{
+	(void) state;
+	conf_set_batch(2);
+	batch_refused("customer \"x\" {\n    domains = { \"x.example\" }\n"
+		      "    licenses = -1\n}\n", "t.conf:31: licenses: -1 is out of range (1..100000000)");
+	batch_refused("customer \"x\" {\n    domains = { \"x.example\" }\n"
+		      "    licenses = 1\n    bogus = 1\n}\n",
+		      "t.conf:32: no such option 'bogus'");
+	batch_refused("customer \"x\" {\n    licenses = 1\n}\n",
+		      "t.conf:31: customer \"x\": domains is required");
+	batch_refused("customer \"x\" {\n    domains = { \"c1.example\" }\n"
+		      "    licenses = 1\n}\n", "t.conf:30: domain c1.example of customer \"x\""
+		      " already belongs to customer \"c1\" (line 6)");
+	conf_set_batch(512);
+}
+
 static void
 users_file_refused(const char *users_path, const char *want)
 {
@@ -732,6 +770,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_overlap_one_customer),
 		cmocka_unit_test(test_domains),
 		cmocka_unit_test(test_licenses),
+		cmocka_unit_test(test_batch_lines),
 		cmocka_unit_test(test_customer_names),
 		cmocka_unit_test(test_users_inline),
 		cmocka_unit_test(test_users_file),
