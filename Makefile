@@ -72,7 +72,7 @@ SAN       = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 UNIT_ASAN = $(UNIT_SRC:tests/unit/%.c=$(B)/unit-asan/%)
 COMMON_ASAN_OBJ = $(COMMON_SRC:%.c=$(B)/asan/%.o)
 
-$(B)/unit/%: tests/unit/%.c $(LIBRG) $(wildcard tests/unit/*.h) policyd/request.c policyd/request.h $(wildcard ctl/*.c ctl/*.h)
+$(B)/unit/%: tests/unit/%.c $(LIBRG) $(wildcard tests/unit/*.h) $(wildcard policyd/*.c policyd/*.h ctl/*.c ctl/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(LIBRG) -lcmocka $(LIBS)
 
@@ -80,7 +80,7 @@ $(B)/asan/%.o: %.c $(wildcard common/*.h policyd/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -g -O1 $(SAN) -D_GNU_SOURCE -Icommon -pthread -c -o $@ $<
 
-$(B)/unit-asan/%: tests/unit/%.c $(COMMON_ASAN_OBJ) $(wildcard tests/unit/*.h) policyd/request.c policyd/request.h $(wildcard ctl/*.c ctl/*.h)
+$(B)/unit-asan/%: tests/unit/%.c $(COMMON_ASAN_OBJ) $(wildcard tests/unit/*.h) $(wildcard policyd/*.c policyd/*.h ctl/*.c ctl/*.h)
 	@mkdir -p $(dir $@)
 	$(CLANG) -std=gnu11 -g -O1 $(SAN) -D_GNU_SOURCE -Icommon -Itests/unit -pthread \
 		-o $@ $< $(COMMON_ASAN_OBJ) -lcmocka $(LIBS)

@@ -58,21 +58,39 @@ ip_parse(const char *text, rg_ip *out)
 	return (-1);
 }
 
-/* ip_format - the conventional text form; IPv4-mapped shown as IPv4 */
+/*
+ * ip_format - the conventional text form; IPv4-mapped shown as IPv4.
+ * IPv4 is written here (every decision formats its client; glibc's
+ * inet_ntop goes through sprintf); IPv6's zero compression is left to
+ * inet_ntop.  len must hold RG_IP_STRLEN.
+ */
 void
 ip_format(rg_ip ip, char *buf, size_t len)
 {
 	unsigned char b[16];
+	char   *p = buf;
 	int	i;
 
 	for (i = 15; i >= 0; i--) {
 		b[i] = (unsigned char) (ip & 0xff);
 		ip >>= 8;
 	}
-	if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
-		inet_ntop(AF_INET, b + 12, buf, (socklen_t) len);
-	else
+	if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0) {
 		inet_ntop(AF_INET6, b, buf, (socklen_t) len);
+		return;
+	}
+	if (len < INET_ADDRSTRLEN) {
+		inet_ntop(AF_INET, b + 12, buf, (socklen_t) len);
+		return;
+	}
+	for (i = 12; i < 16; i++) {
+		if (b[i] >= 100)
+			*p++ = (char) ('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*p++ = (char) ('0' + b[i] / 10 % 10);
+		*p++ = (char) ('0' + b[i] % 10);
+		*p++ = i < 15 ? '.' : 0;
+	}
 }
 
 /* range_parse - "addr" or "addr/prefix" to an interval, with the caps */

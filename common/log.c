@@ -118,47 +118,67 @@ log_batch(int on)
 	log_batching = on;
 }
 
+/* log_cat - append n bytes of s to line at *at, within cap */
+static void
+log_cat(char *line, size_t *at, size_t cap, const char *s, size_t n)
+{
+	if (n > cap - *at)
+		n = cap - *at;
+	memcpy(line + *at, s, n);
+	*at += n;
+}
+
+/*
+ * log_emit - one line.  A decision is logged once per RCPT, so the line
+ * is put together with memcpy, and a format of just "%s" (a line made
+ * by the caller) is not run through vsnprintf again.
+ */
 static void
 log_emit(int prio, const char *tag, const char *fmt, va_list ap)
 {
 	char	buf[2048], line[2048 + 128];
-	int	saved = errno, n;
+	const char *text = buf;
+	size_t	n = 0, tlen;
+	int	saved = errno;
 
 	if (prio == LOG_INFO && log_quiet)
 		return;
 	errno = saved;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (strcmp(fmt, "%s") == 0)
+		text = va_arg(ap, const char *);
+	else
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+	if ((tlen = strlen(text)) > sizeof(buf) - 1)
+		tlen = sizeof(buf) - 1;		/* the same cut either way */
 	if (log_fg) {
-		if (tag)
-			n = snprintf(line, sizeof(line), "%s: %s: %s\n", log_prog, tag, buf);
-		else
-			n = snprintf(line, sizeof(line), "%s: %s\n", log_prog, buf);
-		if (n < 0)
-			n = 0;
-		else if ((size_t) n >= sizeof(line)) {
-			n = (int) sizeof(line) - 1;
-			line[n - 1] = '\n';	/* cut short, still one line */
+		log_cat(line, &n, sizeof(line) - 1, log_prog, strlen(log_prog));
+		log_cat(line, &n, sizeof(line) - 1, ": ", 2);
+		if (tag) {
+			log_cat(line, &n, sizeof(line) - 1, tag, strlen(tag));
+			log_cat(line, &n, sizeof(line) - 1, ": ", 2);
 		}
+		log_cat(line, &n, sizeof(line) - 1, text, tlen);
+		line[n++] = '\n';		/* cut short or not, one line */
 		pthread_mutex_lock(&log_lock);
 		if (log_batching && prio == LOG_INFO) {
-			if (log_len + (size_t) n > sizeof(log_buf)) {
+			if (log_len + n > sizeof(log_buf)) {
 				log_write(log_buf, log_len);
 				log_len = 0;
 			}
-			memcpy(log_buf + log_len, line, (size_t) n);
-			log_len += (size_t) n;
+			memcpy(log_buf + log_len, line, n);
+			log_len += n;
 		} else {
 			/* Warnings and worse go out now, after what was held. */
 			log_write(log_buf, log_len);
 			log_len = 0;
-			log_write(line, (size_t) n);
+			log_write(line, n);
 		}
 		pthread_mutex_unlock(&log_lock);
 	} else {
 		if (tag)
-			syslog(prio, "%s: %s", tag, buf);
+			syslog(prio, "%s: %.*s", tag, (int) tlen, text);
 		else
-			syslog(prio, "%s", buf);
+			syslog(prio, "%.*s", (int) tlen, text);
 	}
 	errno = saved;
 }

@@ -138,6 +138,25 @@ relay_domain(const struct rg_conf *c, const struct rg_customer *cu,
 	return (NULL);
 }
 
+/*
+ * relay_verdict_init - an empty verdict: accept, nothing matched, empty
+ * texts.  Only the first byte of each text is set: a verdict is 2.7 kB
+ * and is made once per RCPT and per end of message.
+ */
+void
+relay_verdict_init(struct rg_verdict *v)
+{
+	v->cls = RG_ACCEPT;
+	v->code = 0;
+	v->reply[0] = v->reason[0] = v->rewrite[0] = v->client[0] = 0;
+	v->customer = NULL;
+	v->setting = NULL;
+	v->user = NULL;
+	v->from.text[0] = v->from.key[0] = v->to.text[0] = v->to.key[0] = 0;
+	v->from.domain = v->to.domain = "";
+	v->from.null = v->to.null = 1;
+}
+
 /* relay_decide - the verdict for one RCPT; see relay.h */
 void
 relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict *v)
@@ -153,16 +172,8 @@ relay_decide(const struct rg_conf *c, const struct rg_txn *t, struct rg_verdict 
 	rg_ip	ip = 0;
 	size_t	i;
 
-	v->cls = RG_ACCEPT;
-	v->code = 0;
-	v->reply[0] = v->reason[0] = v->rewrite[0] = 0;
-	v->customer = NULL;
-	v->setting = NULL;
-	v->user = NULL;
 	/* Both addresses are logged even when a refusal comes before parsing. */
-	v->from.text[0] = v->from.key[0] = v->to.text[0] = v->to.key[0] = 0;
-	v->from.domain = v->to.domain = "";
-	v->from.null = v->to.null = 1;
+	relay_verdict_init(v);
 	/* One text for the client however the MTA wrote it (Sendmail: "IPv6:0:0:...:1"). */
 	have_ip = ip_parse(t->client_addr ? t->client_addr : "", &ip) == 0;
 	if (have_ip)

@@ -74,6 +74,7 @@ struct rg_verdict {
 	struct rg_addr to;		/* the parsed recipient */
 };
 
+void	relay_verdict_init(struct rg_verdict *);
 void	relay_decide(const struct rg_conf *, const struct rg_txn *, struct rg_verdict *);
 void	relay_refuse(struct rg_verdict *, enum rg_class, const char *ip, const char *reason);
 void	relay_log(const struct rg_txn *, const struct rg_verdict *);

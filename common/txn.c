@@ -16,6 +16,7 @@
  *	gives its reservation back.  Abort gives it back at once.
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +52,10 @@ struct txn {
 	int	dead;			/* freed while busy */
 	enum txn_qop op;
 	struct rg_txn rt;
-	struct rg_verdict v;
 	const char *rcpt;		/* the RCPT being decided (the caller's, valid until done) */
 	txn_done_fn done;
 	void   *arg;
+	struct rg_verdict v;		/* last: 2.7 kB that txn_new() does not zero */
 };
 
 static char txn_empty[] = "";		/* every fact until set: no allocation */
@@ -99,8 +100,10 @@ txn_store(struct txn *x, const char *const in[TXN_NFACTS])
 struct txn *
 txn_new(struct rg_conf *conf, enum txn_mode mode, struct txn_quota *quota)
 {
-	struct txn *x = xcalloc(1, sizeof(*x));
+	struct txn *x = xmalloc(sizeof(*x));
 
+	memset(x, 0, offsetof(struct txn, v));
+	relay_verdict_init(&x->v);
 	conf_ref(conf);
 	x->conf = conf;
 	x->mode = mode;
@@ -183,13 +186,16 @@ static void
 txn_log(struct txn *x, const struct rg_verdict *v, const char *note)
 {
 	char	line[2048];
+	size_t	n;
 
 	if (v->code == 0 && note == NULL) {
 		relay_log(&x->rt, v);
 		return;
 	}
 	relay_format_log(&x->rt, v, line, sizeof(line));
-	msg_info("%s reply=\"%s\"%s", line, v->reply, note ? note : "");
+	n = strlen(line);
+	snprintf(line + n, sizeof(line) - n, " reply=\"%s\"%s", v->reply, note ? note : "");
+	msg_info("%s", line);
 }
 
 /* An accepted RCPT: count it, note its customer and a rewrite it asks for. */
@@ -407,7 +413,7 @@ txn_eom(struct txn *x, unsigned rcpt_count, txn_done_fn done, void *arg)
 	x->done = done;
 	x->arg = arg;
 	x->busy = 1;
-	memset(v, 0, sizeof(*v));
+	relay_verdict_init(v);
 	if (x->quota == NULL) {
 		txn_answer(x);
 		return;
@@ -420,7 +426,7 @@ txn_eom(struct txn *x, unsigned rcpt_count, txn_done_fn done, void *arg)
 			x->nrcpt = rcpt_count;
 			x->reserved = 1;
 		}
-		memset(v, 0, sizeof(*v));
+		relay_verdict_init(v);
 	}
 	if (x->customer == NULL || !x->reserved || x->nrcpt == 0) {
 		txn_answer(x);
@@ -519,6 +525,18 @@ int
 txn_busy(const struct txn *x)
 {
 	return (x->busy);
+}
+
+/*
+ * txn_idle - nothing to remember: no call out, nothing accepted or
+ * reserved.  Such a transaction is what a new one from the same facts
+ * would be, so a front end need not keep it between requests.
+ */
+int
+txn_idle(const struct txn *x)
+{
+	return (!x->busy && x->nrcpt == 0 && !x->reserved && x->customer == NULL
+		&& x->rewrite == NULL);
 }
 
 /* txn_size - bytes the transaction holds, its facts included (for caps) */

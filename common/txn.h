@@ -96,6 +96,7 @@ unsigned txn_accepted_count(const struct txn *);
 const char *txn_rewrite(const struct txn *, const char **from);
 const struct rg_conf *txn_conf(const struct txn *);
 int	txn_busy(const struct txn *);
+int	txn_idle(const struct txn *);
 size_t	txn_size(const struct txn *);
 
 #endif

@@ -33,7 +33,13 @@
 #include "txn.h"
 #include "xmem.h"
 
-#define PD_INST_BUCKETS	PD_INST_MAX	/* a power of two: load factor <= 1 */
+/*
+ * The bucket array grows with the entries (load factor <= 1, powers of
+ * two up to PD_INST_MAX): the few hundred transactions of a busy relay
+ * keep it small enough to stay in the cache, where a table sized for
+ * the cap (512 kB) cost a cache miss on every lookup.
+ */
+#define PD_INST_BUCKETS0	256
 
 struct pd_inst {
 	struct pd_inst *hnext;		/* hash chain */
@@ -47,6 +53,7 @@ struct pd_inst {
 
 struct pd_insts {
 	struct pd_inst **bucket;
+	size_t	nbucket;		/* a power of two */
 	TAILQ_HEAD(, pd_inst) lru;
 	size_t	n;
 	size_t	bytes;
@@ -63,13 +70,13 @@ pd_inst_hash(const char *key, size_t len)
 		h ^= (unsigned char) key[i];
 		h *= 1099511628211ULL;
 	}
-	return (h & (PD_INST_BUCKETS - 1));
+	return (h);
 }
 
 static struct pd_inst **
 pd_inst_slot(struct pd_insts *t, const char *key, size_t len)
 {
-	struct pd_inst **pp = &t->bucket[pd_inst_hash(key, len)];
+	struct pd_inst **pp = &t->bucket[pd_inst_hash(key, len) & (t->nbucket - 1)];
 
 	while (*pp && ((*pp)->keylen != len || memcmp((*pp)->key, key, len) != 0))
 		pp = &(*pp)->hnext;
@@ -105,7 +112,8 @@ pd_insts_create(void)
 {
 	struct pd_insts *t = xcalloc(1, sizeof(*t));
 
-	t->bucket = xcalloc(PD_INST_BUCKETS, sizeof(*t->bucket));
+	t->nbucket = PD_INST_BUCKETS0;
+	t->bucket = xcalloc(t->nbucket, sizeof(*t->bucket));
 	TAILQ_INIT(&t->lru);
 	return (t);
 }
@@ -135,6 +143,25 @@ pd_inst_end(struct pd_insts *t, const char *key)
 		pd_inst_drop(t, pp);
 }
 
+/* pd_inst_grow - twice the buckets, every entry rehashed */
+static void
+pd_inst_grow(struct pd_insts *t)
+{
+	size_t	n = t->nbucket * 2, i, h;
+	struct pd_inst **b = xcalloc(n, sizeof(*b)), *e, *next;
+
+	for (i = 0; i < t->nbucket; i++)
+		for (e = t->bucket[i]; e; e = next) {
+			next = e->hnext;
+			h = pd_inst_hash(e->key, e->keylen) & (n - 1);
+			e->hnext = b[h];
+			b[h] = e;
+		}
+	free(t->bucket);
+	t->bucket = b;
+	t->nbucket = n;
+}
+
 /* pd_inst_add - a new transaction; the oldest idle ones make room */
 void
 pd_inst_add(struct pd_insts *t, const char *key, struct txn *x, long now)
@@ -157,7 +184,9 @@ pd_inst_add(struct pd_insts *t, const char *key, struct txn *x, long now)
 		pd_inst_drop(t, pd_inst_slot(t, old->key, old->keylen));
 		t->evicted++;
 	}
-	h = pd_inst_hash(key, len);
+	if (t->n >= t->nbucket && t->nbucket < PD_INST_MAX)
+		pd_inst_grow(t);
+	h = pd_inst_hash(key, len) & (t->nbucket - 1);
 	e->hnext = t->bucket[h];
 	t->bucket[h] = e;
 	TAILQ_INSERT_TAIL(&t->lru, e, lru);

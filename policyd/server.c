@@ -263,11 +263,16 @@ pd_answered(void *arg, struct txn *x, const struct rg_verdict *v)
 	c->pending = 0;
 	if (c->fd >= 0)
 		pd_reply(c, v->code != 0 ? v->reply : c->eom ? "DUNNO" : "OK");
-	/* v lives in x: nothing of it is used below. */
+	/*
+	 * v lives in x: nothing of it is used below.  A transaction whose
+	 * recipients were all refused is not kept: the next request of its
+	 * instance starts it anew from the same facts, and refused mail (most
+	 * of a relay's) does not fill the table until it expires.
+	 */
 	if (c->own == x) {
 		txn_free(x);
 		c->own = NULL;
-	} else if (c->eom) {
+	} else if (c->eom || txn_idle(x)) {
 		pd_inst_end(c->srv->insts, txn_instance(x));
 	}
 	if (!c->in_handle && c->fd >= 0)

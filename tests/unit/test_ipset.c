@@ -6,6 +6,8 @@
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include "unit.h"
 
+#include <arpa/inet.h>
+
 #include "ipset.h"
 
 static rg_ip
@@ -124,6 +126,27 @@ test_ip_format(void **state)
 	assert_string_equal(buf, "2001:db8::1");
 	ip_format(~(rg_ip) 0, buf, sizeof(buf));
 	assert_string_equal(buf, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+	/* IPv4 is written by hand: the same text as inet_ntop's, every octet. */
+	{
+		unsigned char b[4];
+		char	want[INET_ADDRSTRLEN], text[64];
+		unsigned i;
+
+		for (i = 0; i < 256 * 4; i++) {
+			b[0] = (unsigned char) (i % 256);
+			b[1] = (unsigned char) (255 - i % 256);
+			b[2] = (unsigned char) (i / 4);
+			b[3] = (unsigned char) (i * 7);
+			assert_non_null(inet_ntop(AF_INET, b, want, sizeof(want)));
+			snprintf(text, sizeof(text), "::ffff:%s", want);
+			ip_format(ip(text), buf, sizeof(buf));
+			assert_string_equal(buf, want);
+		}
+		ip_format(ip("0.0.0.0"), buf, sizeof(buf));
+		assert_string_equal(buf, "0.0.0.0");
+		ip_format(ip("255.255.255.255"), buf, sizeof(buf));
+		assert_string_equal(buf, "255.255.255.255");
+	}
 }
 
 static void
