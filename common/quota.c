@@ -133,6 +133,8 @@ quota_call_free(struct quota_call *c)
 	LIST_REMOVE(c, link);
 	q->ncalls--;
 	event_free(c->ev);
+	if (c->again)
+		event_free(c->again);
 	free(c);
 }
 
@@ -144,6 +146,13 @@ quota_call_answer(struct quota_call *c, enum quota_result r)
 	c->answered = 1;
 	event_del(c->ev);
 	event_active(c->ev, EV_TIMEOUT, 1);
+}
+
+/* quota_call_fail - the call's answer is QUOTA_BACKEND_ERROR (from the loop) */
+void
+quota_call_fail(struct quota_call *c)
+{
+	quota_call_answer(c, QUOTA_BACKEND_ERROR);
 }
 
 /*
@@ -195,6 +204,8 @@ quota_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	}
 	if (q->parent && !c->redirected && quota_cluster_redirect(q->parent, c, rp))
 		return;				/* resent to the node MOVED/ASK named */
+	if (q->parent && quota_cluster_tryagain(q->parent, c, rp))
+		return;				/* its slot is moving: resent soon */
 	if (quota_req_noscript(rp) && !c->retried && ac == q->ac
 	    && !(ac->c.flags & (REDIS_DISCONNECTING | REDIS_FREEING))) {
 		c->retried = 1;

@@ -6,9 +6,11 @@
  *	q = quota_open(base, &cfg, parent);	-- one connection (a cluster node's)
  *	quota_call_move(c, to);			-- a call changes connection
  *	quota_call_send(to, c);			-- send it there (0), or -1
+ *	quota_call_fail(c);			-- answer it QUOTA_BACKEND_ERROR
  *	quota_cluster_init(q);  quota_cluster_free(q);
  *	to = quota_cluster_route(q, &c->rq);	-- the node of the call's slot, or NULL
  *	quota_cluster_redirect(parent, c, reply);	-- MOVED/ASK followed: 1
+ *	quota_cluster_tryagain(parent, c, reply);	-- TRYAGAIN: resent soon: 1
  *	quota_cluster_stale(parent);		-- a node failed: ask for the map again
  *
  * DESCRIPTION
@@ -37,6 +39,7 @@ struct quota_call {
 	struct quota *q;
 	LIST_ENTRY(quota_call) link;	/* in q->calls */
 	struct event *ev;		/* timer, then delivery */
+	struct event *again;		/* TRYAGAIN: the resend timer, or NULL */
 	quota_done_fn done;
 	void   *arg;
 	enum quota_result result;
@@ -71,12 +74,14 @@ struct quota {
 struct quota *quota_open(struct event_base *, const struct rlink_cfg *, struct quota *parent);
 void	quota_call_move(struct quota_call *, struct quota *to);
 int	quota_call_send(struct quota *, struct quota_call *);
+void	quota_call_fail(struct quota_call *);
 void	quota_reply(redisAsyncContext *, void *reply, void *privdata);
 
 void	quota_cluster_init(struct quota *);
 void	quota_cluster_free(struct quota *);
 struct quota *quota_cluster_route(struct quota *, const struct quota_req *);
 int	quota_cluster_redirect(struct quota *, struct quota_call *, const redisReply *);
+int	quota_cluster_tryagain(struct quota *, struct quota_call *, const redisReply *);
 void	quota_cluster_stale(struct quota *);
 void	quota_cluster_flush(struct quota *);
 

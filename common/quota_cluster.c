@@ -14,7 +14,10 @@
  *	a slot has no node, after a -MOVED and whenever a node's connection
  *	fails.  Until a map is loaded, calls are answered QUOTA_BACKEND_ERROR
  *	at once.  -MOVED resends the call to the named node, -ASK sends
- *	ASKING and the call there, each once and within the call's timeout.
+ *	ASKING and the call there, each once and within the call's timeout;
+ *	-TRYAGAIN (the slot's keys are between two nodes) or a second
+ *	redirect sends the call again 20 ms later, routed afresh, until the
+ *	timeout.
  *
  * DIAGNOSTICS
  *	A seed that cannot give a map is logged at most once a second; a new
@@ -226,6 +229,54 @@ quota_cluster_redirect(struct quota *q, struct quota_call *c, const redisReply *
 		return (0);
 	quota_call_move(c, to);
 	return (quota_call_send(to, c) == 0);
+}
+
+/* The TRYAGAIN timer: route the call afresh (MOVED and ASK may be followed again). */
+static void
+quota_cluster_again(evutil_socket_t fd, short what, void *arg)
+{
+	struct quota_call *c = arg;
+	struct quota *q = c->q->parent, *to;
+
+	(void) fd;
+	(void) what;
+	c->redirected = 0;
+	if (q == NULL || q->freeing || (to = quota_cluster_route(q, &c->rq)) == NULL) {
+		quota_call_fail(c);
+		return;
+	}
+	quota_call_move(c, to);
+	if (quota_call_send(to, c) < 0)
+		quota_call_fail(c);
+	else
+		quota_flush(to);
+}
+
+/*
+ * quota_cluster_tryagain - the slot is moving: -TRYAGAIN (a multi-key
+ * call, the script's, met its keys split between two nodes), or a second
+ * redirect (while SETSLOT NODE reaches the nodes one by one, they can
+ * send a call back and forth).  Send it again in 20 ms, routed afresh,
+ * until it goes through or the call's timeout answers it.  1 when it
+ * will be.
+ */
+int
+quota_cluster_tryagain(struct quota *q, struct quota_call *c, const redisReply *r)
+{
+	struct timeval tv = { 0, 20000 };
+
+	if (q->cl == NULL || q->freeing || r == NULL || r->type != REDIS_REPLY_ERROR)
+		return (0);
+	if (c->redirected && strncmp(r->str, "MOVED ", 6) == 0)
+		quota_cluster_load(q);
+	else if (strncmp(r->str, "TRYAGAIN", 8) != 0
+		 && !(c->redirected && strncmp(r->str, "ASK ", 4) == 0))
+		return (0);
+	if (c->again == NULL)
+		c->again = evtimer_new(q->base, quota_cluster_again, c);
+	c->held = 0;			/* hiredis is done with it */
+	evtimer_add(c->again, &tv);
+	return (1);
 }
 
 /* quota_cluster_flush - quota_flush() of every node */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "rcluster.h"
@@ -284,10 +285,10 @@ rcluster_sync_send(struct rlink_sync *l, struct rcluster_sync *cs, int i, int as
 	return (rlink_sync_cmd(n, argc, argv, len, err, errlen));
 }
 
-/* rcluster_sync_cmd - one command, sent to the node serving key's slot */
-redisReply *
-rcluster_sync_cmd(struct rlink_sync *l, const char *key, size_t keylen, int argc,
-		  const char **argv, const size_t *len, char *err, size_t errlen)
+/* One try of rcluster_sync_cmd(): MOVED and ASK followed once. */
+static redisReply *
+rcluster_sync_once(struct rlink_sync *l, const char *key, size_t keylen, int argc,
+		   const char **argv, const size_t *len, char *err, size_t errlen)
 {
 	struct rcluster_sync *cs;
 	redisReply *r;
@@ -320,5 +321,41 @@ rcluster_sync_cmd(struct rlink_sync *l, const char *key, size_t keylen, int argc
 		if ((i = rcluster_node(cs, host, port)) < 0)
 			return (r);
 		freeReplyObject(r);
+	}
+}
+
+static long long
+rcluster_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * rcluster_sync_cmd - one command, sent to the node serving key's slot.
+ * -TRYAGAIN (a multi-key call whose slot is being migrated, its keys
+ * split between two nodes) and a second redirect (the nodes disagree
+ * while SETSLOT NODE reaches them) are tried again every 20 ms, routed
+ * afresh, within redis.timeout_ms.
+ */
+redisReply *
+rcluster_sync_cmd(struct rlink_sync *l, const char *key, size_t keylen, int argc,
+		  const char **argv, const size_t *len, char *err, size_t errlen)
+{
+	struct timespec pause = { 0, 20 * 1000000 };
+	long long until = rcluster_now_ms() + l->cfg.timeout_ms;
+	redisReply *r;
+
+	for (;;) {
+		r = rcluster_sync_once(l, key, keylen, argc, argv, len, err, errlen);
+		if (r == NULL || r->type != REDIS_REPLY_ERROR
+		    || (strncmp(r->str, "TRYAGAIN", 8) != 0 && strncmp(r->str, "MOVED ", 6) != 0
+			&& strncmp(r->str, "ASK ", 4) != 0)
+		    || rcluster_now_ms() + 20 > until)
+			return (r);
+		freeReplyObject(r);
+		nanosleep(&pause, NULL);
 	}
 }
