@@ -16,15 +16,19 @@
 #      then TCP) in the path against Postfix alone, BENCH_ROUNDS rounds;
 #   4. routing lookups (run after part 1; tests/bench/part4.sh): socketmap
 #      lookups/s against rg-smbaseline, and policy decisions/s alone and
-#      beside socketmap load on the same daemon.
+#      beside socketmap load on the same daemon;
+#   5. Redis topologies (tests/bench/part5.sh): relayguard-policyd with
+#      quotas against one redis-server, a Sentinel set-up and a 3-master
+#      Redis Cluster, measured in turn: decisions/s, p99, Redis commands
+#      per request.
 # Results: a summary on stdout and $BENCH_OUT/results.md (markdown, for
 # BENCHMARKS.md); raw outputs in $BENCH_OUT/raw/. A part whose program is
 # missing is skipped with a message. Knobs (environment): BENCH_PARTS
-# ("1 2 3 4"), BENCH_ROUNDS (3), BENCH_SECS (4), BENCH_WARMUP (1),
+# ("1 2 3 4 5"), BENCH_ROUNDS (3), BENCH_SECS (4), BENCH_WARMUP (1),
 # BENCH_CONCS ("1 8 32"), BENCH_CMP_CUSTOMERS (100), BENCH_SCALE ("10 1000
 # 10000 100000"), BENCH_SCALE_CONC (8), BENCH_E2E_MSGS (4000), BENCH_E2E_SESSIONS (8),
 # BENCH_PORT_BASE (23700), BENCH_OUT (tests/bench/out), RG_NOQUOTA_LINE,
-# RG_RELOAD_PATTERN, BENCH_SM_CONC and BENCH_SM_TARGET (part4.sh), BENCH_DEADLINE (900 s), BENCH_POLICYD_BEFORE (another
+# RG_RELOAD_PATTERN, BENCH_SM_CONC and BENCH_SM_TARGET (part4.sh), BENCH_HA_CONCS (part5.sh), BENCH_DEADLINE (900 s), BENCH_POLICYD_BEFORE (another
 # relayguard-policyd binary, e.g. of an earlier commit: measured in turn
 # with this one as "before" and "before+quotas", and part 1 then reports
 # after/before per round).
@@ -48,7 +52,7 @@ SCALE_CONC=${BENCH_SCALE_CONC:-8}
 E2E_MSGS=${BENCH_E2E_MSGS:-4000}
 E2E_SESSIONS=${BENCH_E2E_SESSIONS:-8}
 DEADLINE=${BENCH_DEADLINE:-900}
-PARTS=${BENCH_PARTS:-"1 2 3 4"}
+PARTS=${BENCH_PARTS:-"1 2 3 4 5"}
 # Below Linux's ephemeral range (32768-60999), so no client socket of
 # another test can be sitting on one of our listening ports.
 PB=${BENCH_PORT_BASE:-23700}
@@ -483,6 +487,7 @@ fi
 fi
 
 want_part 4 && . "$B/part4.sh"
+want_part 5 && . "$B/part5.sh"
 
 if want_part 2; then
 # ================================================================ 2. scale
