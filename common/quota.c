@@ -567,8 +567,10 @@ quota_reconfigure(struct quota *q, const struct rg_conf *conf)
 
 	quota_load(q, conf);
 	rlink_cfg_keep_master(&q->cfg, &old);
-	if (rlink_cfg_same(&old, &q->cfg))
+	if (rlink_cfg_same(&old, &q->cfg)) {
+		quota_cluster_settings(q);	/* a new timeout_ms, say */
 		return;
+	}
 	q->si = 0;
 	quota_sentinel_close(q);	/* another set, or none now */
 	quota_cluster_free(q);		/* another cluster, or none now */

@@ -12,6 +12,7 @@
  *	quota_cluster_redirect(parent, c, reply);	-- MOVED/ASK followed: 1
  *	quota_cluster_tryagain(parent, c, reply);	-- TRYAGAIN: resent soon: 1
  *	quota_cluster_stale(parent);		-- a node failed: ask for the map again
+ *	quota_cluster_settings(parent);		-- the nodes take the parent's timeout
  *
  * DESCRIPTION
  *	With cluster seeds the quota object made by quota_create() has no
@@ -83,6 +84,7 @@ struct quota *quota_cluster_route(struct quota *, const struct quota_req *);
 int	quota_cluster_redirect(struct quota *, struct quota_call *, const redisReply *);
 int	quota_cluster_tryagain(struct quota *, struct quota_call *, const redisReply *);
 void	quota_cluster_stale(struct quota *);
+void	quota_cluster_settings(struct quota *);
 void	quota_cluster_flush(struct quota *);
 
 #endif

@@ -185,6 +185,22 @@ quota_cluster_free(struct quota *q)
 	free(cl);
 }
 
+/*
+ * quota_cluster_settings - a reload that keeps the seeds and credentials
+ * keeps the node connections: they take its redis.timeout_ms
+ */
+void
+quota_cluster_settings(struct quota *q)
+{
+	int	i;
+
+	if (q->cl == NULL)
+		return;
+	for (i = 0; i < RCLUSTER_NODES_MAX; i++)
+		if (q->cl->node[i] != NULL)
+			q->cl->node[i]->cfg.timeout_ms = q->cfg.timeout_ms;
+}
+
 /* quota_cluster_route - the node serving the request's slot (its first key) */
 struct quota *
 quota_cluster_route(struct quota *q, const struct quota_req *rq)

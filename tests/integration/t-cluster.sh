@@ -229,4 +229,27 @@ ok "reshard: the daemons loaded the new slot map" test "$(maps)" -gt "$maps_befo
 is "$(policy_rcpt "$P1" client_address=127.0.0.2 sender=x@$CA.example instance=one.more)" \
 	"action=450 4.2.1 Peak SMTP relay limit exceeded for customer." "never one more, after the move"
 
+# A reload that keeps the seeds keeps the node connections, and they take
+# its timeout_ms: 300 -> 2000, then the customer's node stalls for 0.8 s
+# (CLIENT PAUSE): the answer waits for it instead of timing out.
+"$CTL" -c "$TMP/p1.conf" quota reset "$CB" >/dev/null
+sed -i 's/timeout_ms = 300/timeout_ms = 2000/' "$TMP/p1.conf"
+nreload=$(grep -c "reloaded configuration" "$POLICYD_LOG")
+policyd_hup
+wait_until 10 test "$(grep -c "reloaded configuration" "$POLICYD_LOG")" -gt "$nreload"
+NB=$(cluster_node_of "{$CB}")
+redis-cli -p "$NB" CLIENT PAUSE 800 ALL >/dev/null
+t0=$(date +%s%N)
+is "$(policy_rcpt "$P1" client_address=127.0.0.3 "sender=s@$CB.example" instance=slow.1)" "action=OK" \
+	"after a reload to timeout_ms = 2000: a call to a node paused for 0.8 s waits for it"
+ok "... and its answer came after the pause, not before" test $(( ($(date +%s%N) - t0) / 1000000 )) -ge 600
+sed -i 's/timeout_ms = 2000/timeout_ms = 300/' "$TMP/p1.conf"
+nreload=$(grep -c "reloaded configuration" "$POLICYD_LOG")
+policyd_hup
+wait_until 10 test "$(grep -c "reloaded configuration" "$POLICYD_LOG")" -gt "$nreload"
+redis-cli -p "$NB" CLIENT PAUSE 800 ALL >/dev/null
+like "$(policy_rcpt "$P1" client_address=127.0.0.3 "sender=s@$CB.example" instance=slow.2)" "^action=4[0-9][0-9] " \
+	"back to timeout_ms = 300: the same pause is a backend error (tempfail)"
+sleep 0.8
+
 done_testing

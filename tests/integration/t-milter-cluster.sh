@@ -8,7 +8,8 @@
 #  - each customer's keys on the node serving its slot, over several nodes;
 #  - four miltertest processes racing one customer's limit: exactly it;
 #  - two customers' slots moved to other nodes: their limits still hold
-#    and a fresh one gets exactly its limit (MOVED followed).
+#    and a fresh one gets exactly its limit (MOVED followed);
+#  - a reload's new timeout_ms reaches the node connections.
 # SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/redis.sh"
@@ -46,6 +47,11 @@ customer "q$i" {
 EOF
 	done
 	cat <<EOF
+customer "slow" {
+    domains = { "slow.example" }  licenses = 10
+    limits { customer_recipients_per_10min = 10 }
+    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.10.0/24" } }
+}
 customer "race" {
     domains = { "race.example" }  licenses = 100
     limits { customer_recipients_per_10min = 20 }
@@ -132,6 +138,30 @@ move q6 >/dev/null
 is "$(cluster_node_of "{q3}")" "$to3" "q3's slot moved to another node ($before3 -> $to3)"
 is "$(redis-cli -p "$to3" --scan --pattern "rgm:{q3}:cust:*" | grep -c .)" 2 "q3's counters moved with it"
 milter_lua cluster.lua -D PHASE=after
+# A reload that keeps the seeds and changes timeout_ms (500 -> 2000): the
+# node connections, whose socket timeouts hiredis set when they connected,
+# are not reused (milter/qpool.c drops those of an older configuration),
+# so a node paused for 1 s is waited for.
+cat >"$TMP/slow.lua" <<'EOF'
+dofile(DIR .. "/lib.lua")
+local c = session{client = "100.64.10.5", helo = "lan.slow.example"}
+mail(c, {from = "<s@slow.example>", qid = "S" .. WHO})
+local r = rcpt(c, "slow" .. WHO .. "@dest.example")
+print("reply " .. reply_name(r))
+close(c)
+EOF
+slow() {	# slow N: one RCPT of customer "slow" while its node is paused 1 s
+	redis-cli -p "$(cluster_node_of "{slow}")" CLIENT PAUSE 1000 ALL >/dev/null
+	miltertest -D "SOCK=$MILTER_SOCK" -D "WHO=$1" -D "DIR=$TOP/tests/milter" \
+		-D "LOG=$MILTER_LOG" -s "$TMP/slow.lua" 2>&1 | grep '^reply'
+	sleep 1
+}
+is "$(slow 1)" "reply REPLYCODE" "timeout_ms = 500: a node paused for 1 s is refused..."
+like "$(grep 'to=<slow1@dest.example>' "$MILTER_LOG")" "action=DEFER .*backend" "... with a tempfail: a backend error"
+sed -i 's/timeout_ms = 500/timeout_ms = 2000/' "$TMP/m.conf"
+kill -HUP "$MILTER_PID"
+wait_until 5 grep -q "configuration reloaded" "$MILTER_LOG"
+is "$(slow 2)" "reply CONTINUE" "after a reload to timeout_ms = 2000, the same pause is waited for: accepted"
 ok "the milter is alive" kill -0 "$MILTER_PID"
 milter_stop
 done_testing
