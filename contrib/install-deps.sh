@@ -18,8 +18,9 @@ libcidr-dev libssl-dev libevent-dev libcmocka-dev redis-server redis-sentinel po
 miltertest sasl2-bin libsasl2-modules openssl mandoc procps iproute2 python3
 libnet-ssleay-perl libio-socket-inet6-perl m4
 dpkg-dev debhelper lintian systemd man-db adduser prometheus"
-# make bench also compares against postfwd2 (--bench).
-[ "${1:-}" = --bench ] && PKGS="$PKGS postfwd"
+# make bench also compares against postfwd2, and tests/bench/instr.sh counts
+# instructions with valgrind (--bench).
+[ "${1:-}" = --bench ] && PKGS="$PKGS postfwd valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

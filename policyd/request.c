@@ -13,6 +13,8 @@
  *	can never make us buffer more than POLICY_REQ_MAX bytes.
  */
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "request.h"
@@ -69,6 +71,45 @@ static const struct {
 #undef A
 };
 
+/* Attribute name bytes: a-z, 0-9, '_'. */
+static const unsigned char policy_name_ok[256] = {
+	['_'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+#define POLICY_NATTRS	(sizeof(policy_attrs) / sizeof(policy_attrs[0]))
+#define POLICY_NAME_MAX	31		/* longer names are none of ours */
+#define POLICY_SAME_LEN	3		/* most of ours with one length */
+
+/*
+ * Ours by name length (none of length 0), each list ended by -1: Postfix sends 29
+ * attributes, most not ours, and most of those with a length no one of
+ * ours has.  Built once from policy_attrs.
+ */
+static signed char policy_by_len[POLICY_NAME_MAX + 1][POLICY_SAME_LEN + 1];
+static pthread_once_t policy_by_len_once = PTHREAD_ONCE_INIT;
+
+static void
+policy_by_len_init(void)
+{
+	size_t	i, k;
+
+	memset(policy_by_len, -1, sizeof(policy_by_len));
+	for (i = 0; i < POLICY_NATTRS; i++) {
+		for (k = 0; policy_by_len[policy_attrs[i].len][k] >= 0; k++)
+			;
+		/* A fourth name of one length would overrun: caught here. */
+		if (k >= POLICY_SAME_LEN || policy_attrs[i].len > POLICY_NAME_MAX)
+			abort();
+		policy_by_len[policy_attrs[i].len][k] = (signed char) i;
+	}
+}
+
 /*
  * policy_parse - split one complete request (as found by policy_scan) into
  * its attributes.  buf is modified: each '=' and '\n' becomes a NUL.
@@ -76,10 +117,12 @@ static const struct {
 int
 policy_parse(char *buf, size_t len, struct policy_req *r, const char **why)
 {
-	char   *p = buf, *end = buf + len, *nl, *eq, *q;
+	char   *p = buf, *end = buf + len, *nl, *eq;
+	const signed char *k;
 	size_t	i, nlen;
 
-	for (i = 0; i < sizeof(policy_attrs) / sizeof(policy_attrs[0]); i++)
+	pthread_once(&policy_by_len_once, policy_by_len_init);
+	for (i = 0; i < POLICY_NATTRS; i++)
 		*(const char **) ((char *) r + policy_attrs[i].offset) = "";
 	r->nattrs = 0;
 	if (memchr(buf, 0, len) != NULL)
@@ -99,20 +142,19 @@ policy_parse(char *buf, size_t len, struct policy_req *r, const char **why)
 			return (*why = "line too long", -1);
 		if (++r->nattrs > POLICY_ATTR_MAX)
 			return (*why = "too many attributes", -1);
-		if ((eq = strchr(p, '=')) == NULL)
-			return (*why = "line without '='", -1);
+		/* The name runs to the first byte that cannot be in one. */
+		for (eq = p; policy_name_ok[(unsigned char) *eq]; eq++)
+			;
+		if (*eq != '=')
+			return (*why = strchr(eq, '=') ? "invalid attribute name"
+				: "line without '='", -1);
 		if (eq == p)
 			return (*why = "invalid attribute name", -1);
-		for (q = p; q < eq; q++)
-			if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
-				return (*why = "invalid attribute name", -1);
 		*eq = 0;
-		/* Most of Postfix's 29 attributes are not ours: compare length first. */
 		nlen = (size_t) (eq - p);
-		for (i = 0; i < sizeof(policy_attrs) / sizeof(policy_attrs[0]); i++) {
-			if (policy_attrs[i].len == nlen && policy_attrs[i].name[0] == p[0]
-			    && memcmp(p, policy_attrs[i].name, nlen) == 0) {
-				*(const char **) ((char *) r + policy_attrs[i].offset) = eq + 1;
+		for (k = policy_by_len[nlen > POLICY_NAME_MAX ? 0 : nlen]; *k >= 0; k++) {
+			if (memcmp(p, policy_attrs[*k].name, nlen) == 0) {
+				*(const char **) ((char *) r + policy_attrs[*k].offset) = eq + 1;
 				break;
 			}
 		}

@@ -136,6 +136,38 @@ test_unknown_ignored(void **state)
 	free(copy);
 }
 
+/*
+ * Names are looked up by their length: a name of the length of one of
+ * ours (or of two: recipient and helo_name), a longer one, and one past
+ * the lookup table's 31 bytes are told apart from ours.
+ */
+static void
+test_names_by_length(void **state)
+{
+	static const char req[] =
+		"request=smtpd_access_policy\n"
+		"helo_namf=not.helo\n"
+		"recipient=r@example.com\n"
+		"helo_name=helo.example\n"
+		"recipientt=not.recipient\n"
+		"sender_but_longer_than_thirty_one_bytes=no\n"
+		"instance=abc.1\n"
+		"instanc=not.instance\n"
+		"\n";
+	struct policy_req r;
+	const char *why;
+	char   *copy;
+
+	(void) state;
+	assert_int_equal(parse(req, strlen(req), &copy, &r, &why), 0);
+	assert_string_equal(r.recipient, "r@example.com");
+	assert_string_equal(r.helo_name, "helo.example");
+	assert_string_equal(r.instance, "abc.1");
+	assert_string_equal(r.sender, "");
+	assert_int_equal(r.nattrs, 8);
+	free(copy);
+}
+
 static void
 test_missing_read_empty(void **state)
 {
@@ -504,6 +536,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_postfix37),
 		cmocka_unit_test(test_unknown_ignored),
+		cmocka_unit_test(test_names_by_length),
 		cmocka_unit_test(test_missing_read_empty),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_crlf_parse),
