@@ -505,8 +505,8 @@ else
     {
         echo "Start-up = exec until the first policy request is answered; reload = SIGHUP until the log matches /$RG_RELOAD_PATTERN/, with one connection sending requests meanwhile (its worst latency shows whether answers stall); Redis commands per request from INFO commandstats (script-internal calls included) over the whole run, warm-up included."
         echo
-        echo "| customers | conf MiB | gen s | start-up ms | reload ms | latency during reload (1 conn) | requests/s | p99 µs | errors | RSS start MiB | RSS after load MiB | peak MiB | Redis cmds/request |"
-        echo "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"
+        echo "| customers | conf MiB | gen s | start-up ms | reload ms | latency during reload (1 conn) | requests/s | p99 µs | errors | RSS start MiB | RSS after load MiB | peak MiB | peak with reload MiB | Redis cmds/request |"
+        echo "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
     } >>"$MD"
     for n in $SCALE; do
         # Start-up and reload waits come out of what is left of the run,
@@ -531,7 +531,7 @@ else
             why=$(grep -v ' action=' "$log" | tail -1 | tr '|' '/')
             [ -n "$why" ] || why="not answering after ${wait_s} s (RSS $(mib "$(rss_kb "$PD_PID")") MiB, still loading)"
             note "   $n customers: policyd did not start: $why"
-            echo "| $n | $conf_mib | $gen_s | $why | | | | | | | | | |" >>"$MD"
+            echo "| $n | $conf_mib | $gen_s | $why | | | | | | | | | | |" >>"$MD"
             pd_stop
             rm -rf "$d"
             continue
@@ -567,10 +567,11 @@ else
         RL=$(grep '^RESULT' "$OUT/raw/load-scale$n-during-reload.txt")
         reload_stall="$(( $(field "$RL" max_us) / 1000 )) ms max, $(field "$RL" errors) errors"
         grep -E "$RG_RELOAD_PATTERN|reload" "$log" | head -3 >"$OUT/raw/policyd-scale$n-reload.log"
+        hwm2=$(hwm_kb "$PD_PID")    # the old configuration serves while the new one loads
         pd_stop
         rm -rf "$d"
         note "   $n customers: start ${start_ms}ms reload ${reload_ms}ms (latency meanwhile: $reload_stall) $(field "$R" rps) req/s p99=$(field "$R" p99_us)us RSS $(mib "$rss0")->$(mib "$rss1") MiB redis/request $per"
-        echo "| $n | $conf_mib | $gen_s | $start_ms | $reload_ms | $reload_stall | $(field "$R" rps) | $(field "$R" p99_us) | $(field "$R" errors) | $(mib "$rss0") | $(mib "$rss1") | $(mib "$hwm") | $per |" >>"$MD"
+        echo "| $n | $conf_mib | $gen_s | $start_ms | $reload_ms | $reload_stall | $(field "$R" rps) | $(field "$R" p99_us) | $(field "$R" errors) | $(mib "$rss0") | $(mib "$rss1") | $(mib "$hwm") | $(mib "$hwm2") | $per |" >>"$MD"
     done
 fi
 

@@ -781,7 +781,21 @@ test_many_customers_batched(void **state)
 	/* Cut short inside the last customer. */
 	text = big_config(1500, -1, "customer \"cut\" {\n  domains = { \"cut.example\" }\n");
 	refuse_any(text);
+	free(text);	/* 500 batches of 3: the same result, the same line numbers. */
+	conf_set_batch(3);
+	text = big_config(1500, -1, NULL);
+	c = conf_load_buf(text, "t.conf", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(c->ncustomers, 1500);
+	assert_string_equal(c->customers[1499].name, "c1499");
+	assert_ptr_equal(conf_customer_by_domain(c, "mx.c1234.example", NULL), &c->customers[1234]);
+	assert_ptr_equal(conf_customer_by_ip(c, a), &c->customers[5 * 256 + 7]);
+	conf_unref(c);
 	free(text);
+	text = big_config(1500, 1200, NULL);
+	refuse(text, "t.conf:6007: invalid IP address \"x10.4.176.0\"");
+	free(text);
+	conf_set_batch(512);
 }
 
 int
