@@ -169,14 +169,7 @@ ID3=$(redis-cli -p "$N3" CLUSTER MYID)
 maps() { cat "$POLICYD_LOG" "$TMP/policyd2.log" | grep -c "slot map of [0-9]* nodes loaded"; }
 mrcpt() { policy_rcpt "$P1" client_address=127.0.0.2 "sender=s@$CA.example" "$@"; }
 is "$(mrcpt instance=ask.1 recipient=a1@dest.example)" "action=OK" "before the move: a transaction's first recipient"
-redis-cli -p "$N3" CLUSTER SETSLOT "$SLOT" IMPORTING "$ID1" >/dev/null
-redis-cli -p "$N1" CLUSTER SETSLOT "$SLOT" MIGRATING "$ID3" >/dev/null
-while :; do
-	keys=$(redis-cli -p "$N1" CLUSTER GETKEYSINSLOT "$SLOT" 100 | tr '\n' ' ')
-	[ -z "${keys// /}" ] && break
-	# shellcheck disable=SC2086
-	redis-cli -p "$N1" MIGRATE 127.0.0.1 "$N3" "" 0 5000 KEYS $keys >/dev/null
-done
+cluster_migrate "$SLOT" "$N1" "$N3"
 is "$(redis-cli -p "$N3" --scan --pattern "rgc:{$CA}:rsv:*" | grep -c .)" 1 "its reservation moved to the new node"
 is "$(mrcpt instance=ask.1 recipient=a2@dest.example)" "action=OK" \
 	"during the migration: its second recipient, through -ASK"

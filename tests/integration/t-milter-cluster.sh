@@ -26,27 +26,14 @@ read -r N1 N2 N3 <<<"$CLUSTER_PORTS"
 quotas = true
 on_backend_error = "tempfail"
 redis { cluster = { "127.0.0.1:$N1", "127.0.0.1:$N2" }  prefix = "rgm"  timeout_ms = 500 }
-customer "q1" {
-    domains = { "q1.example" }  licenses = 1  users = { "uma@q1.example" }
-    limits { user_recipients_per_day = 2 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.1.0/24" } }
-}
-customer "q2" {
-    domains = { "q2.example" }  licenses = 1
-    limits { customer_recipients_per_day = 3 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.2.0/24" } }
-}
 EOF
-	for i in 3 4 5 6; do
-		cat <<EOF
-customer "q$i" {
-    domains = { "q$i.example" }  licenses = 1
-    limits { customer_recipients_per_10min = 2 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.$i.0/24" } }
-}
-EOF
-	done
+	cat "$TOP/tests/milter/quota-customers.conf"
 	cat <<EOF
+customer "q6" {
+    domains = { "q6.example" }  licenses = 1
+    limits { customer_recipients_per_10min = 2 }
+    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.6.0/24" } }
+}
 customer "slow" {
     domains = { "slow.example" }  licenses = 10
     limits { customer_recipients_per_10min = 10 }
@@ -111,20 +98,12 @@ is "$total" 20 "four racing miltertest sessions: exactly the limit (20) accepted
 # move CUSTOMER - its slot to another node (SETSLOT MIGRATING/IMPORTING,
 #	MIGRATE, SETSLOT NODE); prints the new node's port
 move() {
-	local slot from to fid tid keys p
+	local slot from to tid p
 	slot=$(redis-cli -p "$N1" CLUSTER KEYSLOT "{$1}")
 	from=$(cluster_node_of "{$1}")
 	case $from in "$N1") to=$N2 ;; "$N2") to=$N3 ;; *) to=$N1 ;; esac
-	fid=$(redis-cli -p "$from" CLUSTER MYID)
 	tid=$(redis-cli -p "$to" CLUSTER MYID)
-	redis-cli -p "$to" CLUSTER SETSLOT "$slot" IMPORTING "$fid" >/dev/null
-	redis-cli -p "$from" CLUSTER SETSLOT "$slot" MIGRATING "$tid" >/dev/null
-	while :; do
-		keys=$(redis-cli -p "$from" CLUSTER GETKEYSINSLOT "$slot" 100 | tr '\n' ' ')
-		[ -z "${keys// /}" ] && break
-		# shellcheck disable=SC2086
-		redis-cli -p "$from" MIGRATE 127.0.0.1 "$to" "" 0 5000 KEYS $keys >/dev/null
-	done
+	cluster_migrate "$slot" "$from" "$to"
 	for p in "$to" "$from" $CLUSTER_PORTS; do
 		redis-cli -p "$p" CLUSTER SETSLOT "$slot" NODE "$tid" >/dev/null
 	done

@@ -113,36 +113,14 @@ fi
 
 # --- quotas (enforce mode, private Redis) ---------------------------------
 redis_start || bail_out "redis did not start"
-cat >"$TMP/quota.extra" <<EOF
+{
+	cat <<EOF
 quotas = true
 on_backend_error = "tempfail"
 redis { server = "127.0.0.1:$REDIS_PORT"  prefix = "rgt"  timeout_ms = 500 }
-customer "q1" {
-    domains = { "q1.example" }  licenses = 1  users = { "uma@q1.example" }
-    limits { user_recipients_per_day = 2 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.1.0/24" } }
-}
-customer "q2" {
-    domains = { "q2.example" }  licenses = 1
-    limits { customer_recipients_per_day = 3 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.2.0/24" } }
-}
-customer "q3" {
-    domains = { "q3.example" }  licenses = 1
-    limits { customer_recipients_per_10min = 2 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.3.0/24" } }
-}
-customer "q4" {
-    domains = { "q4.example" }  licenses = 1
-    limits { customer_recipients_per_10min = 2 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.4.0/24" } }
-}
-customer "q5" {
-    domains = { "q5.example" }  licenses = 1
-    limits { customer_recipients_per_10min = 2 }
-    relay "lan" { allowed_senders = "domain_addresses"  ip "lan" { range = "100.64.5.0/24" } }
-}
 EOF
+	cat "$TOP/tests/milter/quota-customers.conf"
+} >"$TMP/quota.extra"
 milter_conf enforce "unix:$TMP/quota.sock" "$TMP/quota.extra" >"$TMP/quota.conf"
 if grep -q PLACEHOLDER "$TOP/common/quota.c"; then
 	skip "quota limits" "common/quota.c is still the placeholder"

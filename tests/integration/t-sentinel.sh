@@ -100,8 +100,7 @@ ok "config: the sentinel config passes -t" "$POLICYD_BIN" -t -c "$TMP/rg.conf"
 quotas = true
 on_backend_error = "tempfail"
 EOF
-sed -n '/^customer "q1"/,$p' "$TOP/tests/integration/t-milter-miltertest.sh" |
-	sed -n '1,/^EOF$/p' | sed '$d'; } >"$TMP/milter.extra"
+cat "$TOP/tests/milter/quota-customers.conf"; } >"$TMP/milter.extra"
 milter_conf enforce "unix:$TMP/m.sock" "$TMP/milter.extra" >"$TMP/m.conf"
 milter_start "$TMP/m.conf" || bail_out "milter did not start"
 milter_lua quota.lua

@@ -18,6 +18,8 @@
 #				# exports CLUSTER_PORTS ("p1 p2 p3")
 #	cluster_cli PORT ARGS...	# redis-cli -c against one node
 #	cluster_node_of KEY	# the port of the node serving KEY's slot
+#	cluster_migrate SLOT FROM TO	# SETSLOT IMPORTING/MIGRATING, every key
+#				# MIGRATEd; the caller ends it (SETSLOT NODE)
 #
 # DESCRIPTION
 #	The server listens on 127.0.0.1:$REDIS_PORT and on the unix socket
@@ -234,6 +236,23 @@ cluster_node_of() {
 			if ($i ~ /^\[/) continue
 			n = split($i, r, "-"); hi = n > 1 ? r[2] : r[1]
 			if (s + 0 >= r[1] + 0 && s + 0 <= hi + 0) print a[2] } }'
+}
+
+# cluster_migrate SLOT FROM-PORT TO-PORT - start moving a slot the way
+#	redis-cli --cluster reshard does, step by step: the slot importing on
+#	TO, migrating on FROM, its keys moved; SETSLOT NODE is the caller's
+cluster_migrate() {
+	local slot=$1 from=$2 to=$3 fid tid keys
+	fid=$(redis-cli -p "$from" CLUSTER MYID)
+	tid=$(redis-cli -p "$to" CLUSTER MYID)
+	redis-cli -p "$to" CLUSTER SETSLOT "$slot" IMPORTING "$fid" >/dev/null
+	redis-cli -p "$from" CLUSTER SETSLOT "$slot" MIGRATING "$tid" >/dev/null
+	while :; do
+		keys=$(redis-cli -p "$from" CLUSTER GETKEYSINSLOT "$slot" 100 | tr '\n' ' ')
+		[ -z "${keys// /}" ] && break
+		# shellcheck disable=SC2086
+		redis-cli -p "$from" MIGRATE 127.0.0.1 "$to" "" 0 5000 KEYS $keys >/dev/null
+	done
 }
 
 # cluster_stop - stop every node cluster_start started

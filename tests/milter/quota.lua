@@ -1,6 +1,6 @@
 -- tests/milter/quota.lua - quota replies in enforce mode (DESIGN 3.4)
 --
--- Config: t-milter-miltertest.sh (quota.extra): q1 user_recipients_per_day 2,
+-- Config: tests/milter/quota-customers.conf: q1 user_recipients_per_day 2,
 -- q2 customer_recipients_per_day 3, q3/q4/q5 customer_recipients_per_10min 2.
 -- Redis is empty when this starts.
 -- SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE.
