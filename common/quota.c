@@ -588,6 +588,13 @@ quota_reconfigure(struct quota *q, const struct rg_conf *conf)
 		quota_schedule(q);
 }
 
+/* quota_calls - how many calls wait for an answer (a cluster's on its nodes) */
+size_t
+quota_calls(const struct quota *q)
+{
+	return (q->ncalls + (q->cl ? quota_cluster_calls(q) : 0));
+}
+
 /* quota_call_move - the call is another connection's (a cluster node's) now */
 void
 quota_call_move(struct quota_call *c, struct quota *to)

@@ -69,6 +69,7 @@ void	quota_commit(struct quota *, const struct rg_conf *, const struct rg_txn *,
 void	quota_release(struct quota *, const struct rg_conf *, const struct rg_txn *,
 		const char *customer, quota_done_fn, void *arg);
 void	quota_flush(struct quota *);		/* after each pass of the loop */
+size_t	quota_calls(const struct quota *);	/* calls not yet answered */
 void	quota_free(struct quota *);
 
 struct quota_sync;

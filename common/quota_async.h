@@ -13,6 +13,7 @@
  *	quota_cluster_tryagain(parent, c, reply);	-- TRYAGAIN: resent soon: 1
  *	quota_cluster_stale(parent);		-- a node failed: ask for the map again
  *	quota_cluster_settings(parent);		-- the nodes take the parent's timeout
+ *	n = quota_cluster_calls(parent);	-- calls out on the nodes
  *
  * DESCRIPTION
  *	With cluster seeds the quota object made by quota_create() has no
@@ -85,6 +86,7 @@ int	quota_cluster_redirect(struct quota *, struct quota_call *, const redisReply
 int	quota_cluster_tryagain(struct quota *, struct quota_call *, const redisReply *);
 void	quota_cluster_stale(struct quota *);
 void	quota_cluster_settings(struct quota *);
+size_t	quota_cluster_calls(const struct quota *);
 void	quota_cluster_flush(struct quota *);
 
 #endif

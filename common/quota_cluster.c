@@ -201,6 +201,19 @@ quota_cluster_settings(struct quota *q)
 			q->cl->node[i]->cfg.timeout_ms = q->cfg.timeout_ms;
 }
 
+/* quota_cluster_calls - calls waiting on the nodes */
+size_t
+quota_cluster_calls(const struct quota *q)
+{
+	size_t	n = 0;
+	int	i;
+
+	for (i = 0; i < RCLUSTER_NODES_MAX; i++)
+		if (q->cl->node[i] != NULL)
+			n += q->cl->node[i]->ncalls;
+	return (n);
+}
+
 /* quota_cluster_route - the node serving the request's slot (its first key) */
 struct quota *
 quota_cluster_route(struct quota *q, const struct quota_req *rq)

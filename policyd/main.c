@@ -74,6 +74,7 @@ pd_addr(const struct rg_conf *c, size_t i)
 
 static int pd_reload_pipe[2] = { -1, -1 };
 static int pd_reloading, pd_reload_again;
+static int pd_stopping;		/* SIGTERM seen: drain, then end */
 
 struct pd_reload {
 	struct rg_conf *conf;
@@ -166,7 +167,12 @@ pd_on_term(evutil_socket_t sig, short what, void *arg)
 	(void) what;
 	(void) arg;
 	msg_info("signal %d: stopping", (int) sig);
-	/* Requests waiting for Redis get up to the grace period. */
+	/*
+	 * Requests waiting for Redis, and the reservations of unfinished
+	 * transactions being given back, get up to the grace period; the
+	 * loop below ends sooner once all is done.
+	 */
+	pd_stopping = 1;
 	if (pd_server_shutdown(pd_server) > 0)
 		event_base_loopexit(pd_base, &grace);
 	else
@@ -263,6 +269,11 @@ main(int argc, char **argv)
 		log_flush();
 		if (event_base_got_exit(pd_base) || event_base_got_break(pd_base))
 			break;
+		if (pd_stopping) {
+			if (pd_server_drain(pd_server) == 0)
+				break;
+			pd_server_flush(pd_server);	/* the releases it started */
+		}
 	}
 	log_batch(0);
 	/* The startup config may have been replaced (and freed) by a reload. */

@@ -24,6 +24,7 @@ struct pd_server *pd_server_create(struct event_base *, struct rg_conf *, const 
 		size_t nfds, size_t nsocketmap);
 void	pd_server_reload(struct pd_server *, struct rg_conf *);
 int	pd_server_shutdown(struct pd_server *);
+int	pd_server_drain(struct pd_server *);
 void	pd_server_free(struct pd_server *);
 struct rg_conf *pd_server_conf(struct pd_server *);
 void	pd_server_flush(struct pd_server *);	/* after each pass of the loop */

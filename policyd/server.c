@@ -39,6 +39,7 @@
 /* SPDX-License-Identifier: ISC.  Copyright (c) 2026 the relayguard developers; see LICENSE. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <event2/buffer.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
@@ -574,19 +575,19 @@ pd_server_reload(struct pd_server *s, struct rg_conf *conf)
 	conf_unref(old);
 }
 
-/* pd_server_shutdown - stop accepting, close idle connections; returns
- * the number of requests still waiting for Redis */
+/*
+ * pd_server_drain - while stopping: close the connections not waiting
+ * for Redis, end the transactions without a call out (their
+ * reservations are given back now rather than left to expire), and
+ * return how much is still under way: connections waiting, transactions
+ * with a call out, quota calls (those releases among them) unanswered.
+ */
 int
-pd_server_shutdown(struct pd_server *s)
+pd_server_drain(struct pd_server *s)
 {
 	struct pd_conn *c, *next;
-	size_t	i;
 	int	pending = 0;
 
-	s->stopping = 1;
-	for (i = 0; i < s->nlis; i++)
-		if (s->lis[i])
-			evconnlistener_disable(s->lis[i]);
 	for (c = TAILQ_FIRST(&s->conns); c; c = next) {
 		next = TAILQ_NEXT(c, lru);
 		if (c->pending)
@@ -594,7 +595,22 @@ pd_server_shutdown(struct pd_server *s)
 		else
 			pd_conn_close(c);
 	}
-	return (pending);
+	pd_insts_expire(s->insts, LONG_MAX, 0);
+	return (pending + (int) pd_insts_count(s->insts)
+		+ (s->quota ? (int) quota_calls(s->quota) : 0));
+}
+
+/* pd_server_shutdown - stop accepting, then drain (see pd_server_drain) */
+int
+pd_server_shutdown(struct pd_server *s)
+{
+	size_t	i;
+
+	s->stopping = 1;
+	for (i = 0; i < s->nlis; i++)
+		if (s->lis[i])
+			evconnlistener_disable(s->lis[i]);
+	return (pd_server_drain(s));
 }
 
 /* pd_server_free - release everything (after the loop has ended) */

@@ -228,4 +228,18 @@ ok "no daemon crashed (1)" policyd_running
 unlike "$(cat "$POLICYD_LOG" "$TMP/policyd2.log")" 'panic|fatal|AddressSanitizer' \
 	"no panic in the logs"
 
+# SIGTERM with transactions under way: their reservations are given back
+# before the daemon ends, not left to expire (reservation_ttl) and count
+# against the customer after a restart; and no release is logged as a
+# backend error.
+is "$(policy_rcpt "$P1" client_address=127.0.0.3 sender=bob@beta.example \
+	recipient=s1@dest.example instance=stop.1)" "action=OK" "a transaction under way at SIGTERM"
+is "$(redis_cli EXISTS 'rgq:{beta}:rsv:stop.1')" 1 "... holds a reservation"
+t0=$(date +%s%N)
+policyd_stop
+stop_ms=$((($(date +%s%N) - t0) / 1000000))
+is "$(redis_cli EXISTS 'rgq:{beta}:rsv:stop.1')" 0 "SIGTERM gave the reservation back"
+unlike "$(grep 'quota release' "$POLICYD_LOG")" 'backend_error' "... and logged no release as a backend error"
+ok "it stopped within the 2 s grace (${stop_ms} ms)" test "$stop_ms" -lt 2000
+
 done_testing
