@@ -4,6 +4,7 @@
  * SYNOPSIS
  *	mlt_callbacks_init();
  *	smfi_register(mlt_desc);
+ *	mlt_callbacks_stop();  n = mlt_callbacks_sweep();	-- at stop
  *
  * DESCRIPTION
  *	A connection context (client address, HELO name, TLS, the MTA's
@@ -13,7 +14,9 @@
  *	reservations back there at once.  All of it lives behind
  *	smfi_setpriv(): callbacks of one connection never overlap but may
  *	run on different threads.  Quota calls are blocking, on connections
- *	lent by qpool.c.
+ *	lent by qpool.c.  Every context is also on a list, so that at stop
+ *	mlt_callbacks_sweep() can give back what the messages libmilter
+ *	abandons had reserved.
  *
  *	Each RCPT is txn_rcpt(), end of message txn_eom(); the milter adds
  *	no rule of its own.  The transaction's mode is the configuration's,
@@ -57,7 +60,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -80,6 +85,7 @@ struct mlt_conn {
 	int	stop_refused;		/* stopping at connect: refuse at RCPT */
 	int	mta_warned;		/* the non-Postfix refusal is logged */
 	struct txn *txn;		/* the message in progress, or NULL */
+	TAILQ_ENTRY(mlt_conn) live;	/* on mlt_live */
 };
 
 /*
@@ -97,6 +103,19 @@ static struct txn_quota *mlt_tq;	/* blocking quota calls on qpool.c */
 static unsigned long mlt_inst_seq;
 static unsigned mlt_nconn;		/* connection contexts alive */
 static int mlt_stopping;		/* no new connections */
+
+/*
+ * At stop libmilter stops serving the open sessions without calling
+ * their close callback, so what their messages reserved would count
+ * until reservation_ttl.  mlt_callbacks_sweep() gives it back: it takes
+ * mlt_gate for writing (the callbacks that touch a message hold it for
+ * reading), ends every live connection's message and marks the gate
+ * swept, after which those callbacks refuse with a temporary failure.
+ */
+static TAILQ_HEAD(, mlt_conn) mlt_live = TAILQ_HEAD_INITIALIZER(mlt_live);
+static pthread_mutex_t mlt_live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t mlt_gate = PTHREAD_RWLOCK_INITIALIZER;
+static int mlt_swept;
 
 /* A macro value, or NULL; libmilter wants a writable name. */
 static const char *
@@ -117,6 +136,9 @@ mlt_conn_get(SMFICTX *ctx)
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		smfi_setpriv(ctx, c);
+		pthread_mutex_lock(&mlt_live_lock);
+		TAILQ_INSERT_TAIL(&mlt_live, c, live);
+		pthread_mutex_unlock(&mlt_live_lock);
 		__atomic_add_fetch(&mlt_nconn, 1, __ATOMIC_RELAXED);
 		metrics_connections(1);
 	}
@@ -287,7 +309,7 @@ mlt_helo(SMFICTX *ctx, char *helo)
 
 /* xxfi_envfrom: a new message. */
 static sfsistat
-mlt_envfrom(SMFICTX *ctx, char **argv)
+mlt_envfrom_in(SMFICTX *ctx, char **argv)
 {
 	struct mlt_conn *c = mlt_conn_get(ctx);
 
@@ -297,7 +319,7 @@ mlt_envfrom(SMFICTX *ctx, char **argv)
 
 /* xxfi_envrcpt: the decision for one recipient. */
 static sfsistat
-mlt_envrcpt(SMFICTX *ctx, char **argv)
+mlt_envrcpt_in(SMFICTX *ctx, char **argv)
 {
 	struct mlt_conn *c = mlt_conn_get(ctx);
 	struct rg_verdict v;
@@ -320,7 +342,7 @@ mlt_envrcpt(SMFICTX *ctx, char **argv)
 
 /* xxfi_eom: rewrite the sender, commit the reservations. */
 static sfsistat
-mlt_eom(SMFICTX *ctx)
+mlt_eom_in(SMFICTX *ctx)
 {
 	struct mlt_conn *c = mlt_conn_get(ctx);
 	char	newfrom[RG_ADDR_MAX + 24];
@@ -358,7 +380,7 @@ mlt_eom(SMFICTX *ctx)
 
 /* xxfi_abort: the message ends without end of message. */
 static sfsistat
-mlt_abort(SMFICTX *ctx)
+mlt_abort_in(SMFICTX *ctx)
 {
 	struct mlt_conn *c = smfi_getpriv(ctx);
 
@@ -369,13 +391,16 @@ mlt_abort(SMFICTX *ctx)
 
 /* xxfi_close: the connection ends; it may never have been set up. */
 static sfsistat
-mlt_close(SMFICTX *ctx)
+mlt_close_in(SMFICTX *ctx)
 {
 	struct mlt_conn *c = smfi_getpriv(ctx);
 
 	if (c == NULL)
 		return (SMFIS_CONTINUE);
 	mlt_msg_end(c);
+	pthread_mutex_lock(&mlt_live_lock);
+	TAILQ_REMOVE(&mlt_live, c, live);
+	pthread_mutex_unlock(&mlt_live_lock);
 	free(c->client);
 	free(c->helo);
 	free(c->mta);
@@ -384,6 +409,62 @@ mlt_close(SMFICTX *ctx)
 	__atomic_sub_fetch(&mlt_nconn, 1, __ATOMIC_RELAXED);
 	metrics_connections(-1);
 	return (SMFIS_CONTINUE);
+}
+
+/*
+ * The stages that touch a message, behind mlt_gate: once swept (at stop)
+ * a new message or recipient gets a temporary failure; abort and close
+ * still run (the message is already gone, the context is freed).
+ */
+static int
+mlt_enter(int refuse_swept)
+{
+	pthread_rwlock_rdlock(&mlt_gate);
+	if (refuse_swept && mlt_swept) {
+		pthread_rwlock_unlock(&mlt_gate);
+		return (0);
+	}
+	return (1);
+}
+
+#define MLT_GATED(call, refuse_swept) do {				\
+	sfsistat st_ = SMFIS_TEMPFAIL;					\
+									\
+	if (mlt_enter(refuse_swept)) {					\
+		st_ = (call);						\
+		pthread_rwlock_unlock(&mlt_gate);			\
+	}								\
+	return (st_);							\
+} while (0)
+
+static sfsistat
+mlt_envfrom(SMFICTX *ctx, char **argv)
+{
+	MLT_GATED(mlt_envfrom_in(ctx, argv), 1);
+}
+
+static sfsistat
+mlt_envrcpt(SMFICTX *ctx, char **argv)
+{
+	MLT_GATED(mlt_envrcpt_in(ctx, argv), 1);
+}
+
+static sfsistat
+mlt_eom(SMFICTX *ctx)
+{
+	MLT_GATED(mlt_eom_in(ctx), 1);
+}
+
+static sfsistat
+mlt_abort(SMFICTX *ctx)
+{
+	MLT_GATED(mlt_abort_in(ctx), 0);
+}
+
+static sfsistat
+mlt_close(SMFICTX *ctx)
+{
+	MLT_GATED(mlt_close_in(ctx), 0);
 }
 
 static char mlt_name[] = MLT_PROG;
@@ -428,6 +509,29 @@ void
 mlt_callbacks_stop(void)
 {
 	__atomic_store_n(&mlt_stopping, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * mlt_callbacks_sweep - at stop: give back what the messages of the
+ * connections still open reserved (see mlt_gate); returns how many
+ */
+unsigned
+mlt_callbacks_sweep(void)
+{
+	struct mlt_conn *c;
+	unsigned n = 0;
+
+	pthread_rwlock_wrlock(&mlt_gate);
+	mlt_swept = 1;
+	pthread_mutex_lock(&mlt_live_lock);
+	TAILQ_FOREACH(c, &mlt_live, live)
+		if (c->txn != NULL) {
+			mlt_msg_end(c);
+			n++;
+		}
+	pthread_mutex_unlock(&mlt_live_lock);
+	pthread_rwlock_unlock(&mlt_gate);
+	return (n);
 }
 
 /* mlt_conn_count - connection contexts still open (for a clean stop) */

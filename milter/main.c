@@ -99,7 +99,10 @@ mlt_shutdown(int status)
 	for (i = 0; i < MLT_DRAIN_SECONDS * 20 && mlt_conn_count() > 0; i++)
 		usleep(50000);
 	if (mlt_conn_count() > 0) {
-		msg_warn("exiting with %u connections still open", mlt_conn_count());
+		unsigned n = mlt_callbacks_sweep();
+
+		msg_warn("exiting with %u connections still open; the reservations of"
+			 " their %u unfinished messages given back", mlt_conn_count(), n);
 		exit(status);
 	}
 	mlt_callbacks_done();

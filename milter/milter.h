@@ -37,6 +37,7 @@ extern struct smfiDesc mlt_desc;
 void	mlt_callbacks_init(void);
 void	mlt_callbacks_done(void);
 void	mlt_callbacks_stop(void);
+unsigned mlt_callbacks_sweep(void);
 unsigned mlt_conn_count(void);
 
 /* reply.c */

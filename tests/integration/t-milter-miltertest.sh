@@ -129,7 +129,28 @@ else
 	milter_lua quota.lua
 	keys=$(redis_cli --scan --pattern 'rgt:*' | head -n 50)
 	like "$keys" "rgt:\{q3\}:" "quota keys carry the prefix and the customer hash tag"
+	# SIGTERM while a session holds a reservation: libmilter stops
+	# serving it without a close callback; the milter gives it back.
+	cat >"$TMP/held.lua" <<'EOF'
+dofile(DIR .. "/lib.lua")
+local c = session{client = "100.64.2.5", helo = "lan.q2.example"}
+mail(c, {from = "<held@q2.example>", qid = "HELD1"})
+print("reply " .. reply_name(rcpt(c, "held@dest.example")))
+os.execute("sleep 4")
+EOF
+	redis_cli DEL 'rgt:{q2}:cust:day' >/dev/null
+	miltertest -D "SOCK=$MILTER_SOCK" -D "DIR=$TOP/tests/milter" -D "LOG=$MILTER_LOG" \
+		-s "$TMP/held.lua" >"$TMP/held.out" 2>&1 &
+	held=$!
+	wait_until 5 grep -q '^reply' "$TMP/held.out"
+	is "$(cat "$TMP/held.out")" "reply CONTINUE" "a session holds a reservation at SIGTERM"
+	is "$(redis_cli --scan --pattern 'rgt:{q2}:rsv:*' | grep -c .)" 1 "... its reservation key exists"
+	mlog=$MILTER_LOG
 	milter_stop
+	wait "$held" 2>/dev/null
+	is "$(redis_cli --scan --pattern 'rgt:{q2}:rsv:*' | grep -c .)" 0 \
+		"stopped: the open session's reservation was given back"
+	like "$(cat "$mlog")" "reservations of their 1 unfinished messages given back" "... and the log says so"
 fi
 
 # Redis unreachable: on_backend_error decides.
