@@ -413,8 +413,10 @@ mlt_close_in(SMFICTX *ctx)
 
 /*
  * The stages that touch a message, behind mlt_gate: once swept (at stop)
- * a new message or recipient gets a temporary failure; abort and close
- * still run (the message is already gone, the context is freed).
+ * a recipient or an end of message gets a temporary failure.  MAIL, abort
+ * and close still run: MAIL reserves nothing and may have been agreed
+ * without a reply (SMFIP_NR_MAIL), so it must not answer one; abort and
+ * close only end what is there and free the context.
  */
 static int
 mlt_enter(int refuse_swept)
@@ -440,7 +442,7 @@ mlt_enter(int refuse_swept)
 static sfsistat
 mlt_envfrom(SMFICTX *ctx, char **argv)
 {
-	MLT_GATED(mlt_envfrom_in(ctx, argv), 1);
+	MLT_GATED(mlt_envfrom_in(ctx, argv), 0);
 }
 
 static sfsistat

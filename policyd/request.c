@@ -87,9 +87,10 @@ static const unsigned char policy_name_ok[256] = {
 #define POLICY_SAME_LEN	3		/* most of ours with one length */
 
 /*
- * Ours by name length (none of length 0), each list ended by -1: Postfix sends 29
- * attributes, most not ours, and most of those with a length no one of
- * ours has.  Built once from policy_attrs.
+ * Ours by name length, each list ended by -1 (the list of length 0, empty,
+ * also serves names too long to be ours): Postfix sends 29 attributes,
+ * most not ours, and most of those with a length none of ours has.  Built
+ * once from policy_attrs.
  */
 static signed char policy_by_len[POLICY_NAME_MAX + 1][POLICY_SAME_LEN + 1];
 static pthread_once_t policy_by_len_once = PTHREAD_ONCE_INIT;
